@@ -1,0 +1,91 @@
+"""The ASGI application: every domain's routers, the generic object routers and the web UI."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import text
+
+import sextant
+from sextant.accounts import api as accounts_api
+from sextant.accounts import service as accounts_service
+from sextant.accounts.auth import resolve_actor
+from sextant.contacts import api as contacts_api
+from sextant.contacts import objects as _contact_objects  # noqa: F401 - registers contacts and companies
+from sextant.core import metadata_api, records, search
+from sextant.core.config import get_settings
+from sextant.core.deps import ActorDep, SessionDep, set_actor_resolver
+from sextant.core.events import DispatcherThread
+from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handlers
+from sextant.core.metadata import registry
+from sextant.core.records_api import object_router
+
+WEB_DIST = Path(__file__).parent / "web" / "dist"
+
+set_actor_resolver(resolve_actor)
+records.register_reference_checker("users", accounts_service.user_exists)
+
+misc = APIRouter(prefix="/api/v1", responses=STANDARD_PROBLEMS)
+
+
+@misc.get("/health", tags=["system"], summary="Liveness and database reachability")
+def health(session: SessionDep) -> dict[str, Any]:
+    session.execute(text("SELECT 1"))
+    return {"status": "ok", "version": sextant.__version__, "database": session.get_bind().dialect.name}
+
+
+@misc.get("/search", tags=["search"], summary="Search every object you may read, ranked")
+def global_search(session: SessionDep, actor: ActorDep, q: Annotated[str, Query(max_length=200)],
+                  objects: Annotated[str | None, Query(max_length=500)] = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+    names = [o.strip() for o in objects.split(",") if o.strip()] if objects else None
+    return {"items": search.search(session, actor, q, objects=names, limit=limit)}
+
+
+def create_app(*, dispatcher: bool | None = None) -> FastAPI:
+    settings = get_settings()
+    thread: DispatcherThread | None = None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        nonlocal thread
+        if dispatcher if dispatcher is not None else settings.run_dispatcher:
+            thread = DispatcherThread()
+            thread.start()
+        yield
+        if thread:
+            thread.stop()
+
+    app = FastAPI(title="Sextant CRM", version=sextant.__version__, openapi_url="/openapi.json",
+                  docs_url="/docs", redoc_url=None, default_response_class=FastJSON, lifespan=lifespan,
+                  description="Six kinds of CRM, one instrument. Errors are RFC 9457 problem+json.")
+    install_error_handlers(app)
+    app.include_router(misc)
+    app.include_router(accounts_api.router)
+    app.include_router(metadata_api.router)
+    app.include_router(contacts_api.router)
+    for objdef in registry.all():
+        app.include_router(object_router(objdef))
+    _mount_web(app)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """Serve the built single-page app; unknown non-API paths get index.html (client-side routing)."""
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str) -> Response:
+        if path.startswith(("api/", "openapi.json", "docs")):
+            return Response(status_code=404)
+        candidate = (WEB_DIST / path).resolve()
+        if path and candidate.is_file() and WEB_DIST.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        index = WEB_DIST / "index.html"
+        if index.is_file():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return Response("Sextant API is running; the web UI is not built (run `npm run build` in web/). "
+                        "API docs: /docs", media_type="text/plain")

@@ -1,0 +1,19 @@
+"""Bring a database to the current schema and seed what every installation needs (default roles, sharing)."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy.orm import Session
+
+from sextant.accounts.service import ensure_defaults
+from sextant.core.db import make_engine
+from sextant.core.migrate import alembic_config
+
+
+def upgrade(url: str | None = None) -> None:
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        ensure_defaults(session)
+        session.commit()
+    engine.dispose()

@@ -1,0 +1,120 @@
+"""`sextant` command line: serve, migrate, create-user, seed, dispatch, reindex."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Sextant CRM", no_args_is_help=True, add_completion=False)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from sextant.core.db import session_scope
+
+    return session_scope()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (DATABASE_URL) to the current schema and create the default roles."""
+    from sextant.bootstrap import upgrade
+    from sextant.core.config import get_settings
+
+    upgrade()
+    url = get_settings().database_url
+    typer.echo(f"database is up to date ({url.split('@')[-1] if '@' in url else url})")
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    password: Annotated[str, typer.Option(help="At least 10 characters", prompt=True, hide_input=True)],
+    role: Annotated[str, typer.Option(help="admin, manager, sales, marketing, support, read_only")] = "sales",
+    name: Annotated[str, typer.Option(help="Full name")] = "",
+) -> None:
+    """Create a user (for the first admin: --role admin)."""
+    from sextant.accounts import service
+    from sextant.core.errors import DomainError
+    from sextant.core.permissions import SYSTEM
+
+    try:
+        with _session() as session:
+            user = service.create_user(session, SYSTEM, {"email": email, "password": password, "role": role,
+                                                         "full_name": name or email.split("@")[0]})
+            typer.echo(f"created user #{user.id} {user.email} ({role})")
+    except DomainError as exc:
+        for err in exc.errors or []:
+            typer.echo(f"error: {getattr(err, 'field', '')}: {getattr(err, 'message', err)}", err=True)
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Fill a realistic demo company")] = False,
+    contacts: Annotated[int, typer.Option(help="How many people")] = 400,
+    companies: Annotated[int, typer.Option(help="How many companies")] = 120,
+    admin_email: Annotated[str, typer.Option()] = "admin@example.com",
+    admin_password: Annotated[str, typer.Option()] = "sextant-admin",
+) -> None:
+    """Seed demo data (idempotent: does nothing if the demo users exist)."""
+    from sextant.demo import seed_demo
+
+    if not demo:
+        typer.echo("nothing to do: pass --demo")
+        raise typer.Exit(0)
+    with _session() as session:
+        created = seed_demo(session, contacts=contacts, companies=companies, admin_email=admin_email,
+                            admin_password=admin_password)
+    typer.echo(created)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Run migrations first")] = True,
+) -> None:
+    """Run the web server (API + web UI)."""
+    import uvicorn
+
+    if migrate_first:
+        from sextant.bootstrap import upgrade
+
+        upgrade()
+    uvicorn.run("sextant.asgi:app", host=host, port=port, workers=workers, log_level="info",
+                proxy_headers=True)
+
+
+@app.command()
+def dispatch(once: Annotated[bool, typer.Option(help="Drain the outbox once and exit")] = False) -> None:
+    """Deliver outbox events to subscribers (a separate process; `serve` also runs one)."""
+    from sextant.core.events import DispatcherThread, dispatch_all
+
+    if once:
+        typer.echo(f"delivered {dispatch_all()} event(s)")
+        return
+    thread = DispatcherThread()
+    thread.run()
+
+
+@app.command()
+def reindex(object_name: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Rebuild the full-text search index."""
+    import sextant.app  # noqa: F401 - registers objects
+    from sextant.core import search
+
+    with _session() as session:
+        typer.echo(f"indexed {search.rebuild(session, object_name)} record(s)")
+
+
+def main() -> None:  # pragma: no cover
+    logging.basicConfig(level=logging.INFO)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,57 @@
+"""One settings class for the whole process; read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEXTANT_", env_file=".env", extra="ignore")
+
+    # Plain DATABASE_URL (no prefix) because every hosting platform sets it that way.
+    database_url: str = Field(
+        default="sqlite:///./data/sextant.db",
+        validation_alias="DATABASE_URL",
+    )
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    secret_key: str = "dev-insecure-change-me"
+    session_days: int = 14
+    token_hours: int = 12
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    max_page_size: int = 500
+    default_page_size: int = 50
+    default_phone_region: str = "US"
+    run_dispatcher: bool = True
+    sql_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        # Accept the URLs people paste (postgres://, postgresql://) and pin the psycopg 3 driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith(("sqlite", "postgresql+psycopg")):
+            raise ValueError("DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(raw) if raw and raw != ":memory:" else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,136 @@
+"""Outbox dispatch: subscribers read domain events in commit order, at least once, each at its own pace.
+
+A subscriber is a function `(session, event) -> None` registered under a name and a list of event-type
+patterns (`contacts.*`). Its progress is a row in `outbox_consumers`, advanced in the same transaction as the
+subscriber's own writes, so a crash replays the event rather than losing it (handlers must be idempotent).
+
+Ids are allocated before commit, so a transaction that commits late can leave a momentary gap below newer
+events. The dispatcher stops at a gap younger than GAP_GRACE and only skips it once it is old enough to be a
+rolled-back transaction: events are never skipped while their writer may still commit.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sextant.core.audit import ConsumerOffset, OutboxEvent
+from sextant.core.db import new_session, utcnow
+
+log = logging.getLogger("sextant.events")
+GAP_GRACE = timedelta(seconds=10)
+Handler = Callable[[Session, OutboxEvent], None]
+
+
+@dataclass
+class Subscriber:
+    name: str
+    patterns: tuple[str, ...]
+    handler: Handler
+
+    def wants(self, event_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns)
+
+
+_subscribers: dict[str, Subscriber] = {}
+
+
+def subscribe(name: str, *patterns: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _subscribers[name] = Subscriber(name, patterns or ("*",), handler)
+        return handler
+
+    return register
+
+
+def subscribers() -> list[Subscriber]:
+    return list(_subscribers.values())
+
+
+def unsubscribe(name: str) -> None:
+    _subscribers.pop(name, None)
+
+
+def _lock_offset(session: Session, name: str) -> ConsumerOffset | None:
+    stmt = select(ConsumerOffset).where(ConsumerOffset.consumer == name).with_for_update(skip_locked=True)
+    row = session.scalar(stmt)
+    if row is None:
+        session.add(ConsumerOffset(consumer=name, last_event_id=0))
+        session.flush()
+        row = session.scalar(stmt)
+    return row
+
+
+def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
+    """Deliver up to `batch` events to one subscriber; returns how many were handled."""
+    session = new_session()
+    handled = 0
+    try:
+        offset = _lock_offset(session, sub.name)
+        if offset is None:  # another process holds this consumer right now
+            session.rollback()
+            return 0
+        events = list(session.scalars(select(OutboxEvent).where(OutboxEvent.id > offset.last_event_id)
+                                      .order_by(OutboxEvent.id).limit(batch)))
+        expected = offset.last_event_id + 1
+        for event in events:
+            if event.id != expected and utcnow() - event.created_at < GAP_GRACE:
+                break  # an older transaction may still commit the missing ids
+            if sub.wants(event.type):
+                with session.begin_nested():
+                    sub.handler(session, event)
+                handled += 1
+            offset.last_event_id = event.id
+            expected = event.id + 1
+        session.commit()
+        return handled
+    except Exception:
+        session.rollback()
+        log.exception("subscriber %s failed; it will retry from its last position", sub.name)
+        raise
+    finally:
+        session.close()
+
+
+def dispatch_all(batch: int = 200) -> int:
+    total = 0
+    for sub in subscribers():
+        try:
+            total += dispatch_once(sub, batch)
+        except Exception:  # noqa: S112 - one failing subscriber must not stop the others
+            continue
+    return total
+
+
+class DispatcherThread(threading.Thread):
+    """In-process dispatcher for `sextant serve`; several processes may run one safely (rows are locked)."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__(name="sextant-outbox", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                busy = dispatch_all()
+            except Exception:  # pragma: no cover - logged in dispatch_once
+                busy = 0
+            if not busy:
+                self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def event_dict(event: OutboxEvent) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "object": event.object_name, "record_id": event.record_id,
+            "actor_id": event.actor_id, "created_at": event.created_at, "payload": event.payload}

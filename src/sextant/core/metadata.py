@@ -1,0 +1,220 @@
+"""The registry of objects and fields: built-in ones declared in code, custom fields stored in the database.
+
+Everything generic — validation, the filter language, list/record APIs, export, search, history — reads
+field definitions from here, never from per-object code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from sextant.core.db import Base, JSONType, UTCDateTime, utcnow
+from sextant.core.errors import NotFound
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    unique: bool = False
+    options: tuple[dict[str, Any], ...] | None = None
+    default: Any = None
+    help_text: str = ""
+    max_length: int | None = None
+    reference: str | None = None  # object name a `reference` points to ("companies", "users")
+    system: bool = False  # set by Sextant (id, created_at, version ...): never written by clients
+    custom: bool = False
+    free_values: bool = False  # multi_select without a fixed option list (tags)
+    searchable: bool = False
+    sortable: bool = True
+    filterable: bool = True
+    integer: bool = False
+    section: str = "Details"
+    position: int = 0
+    custom_field_id: int | None = None
+
+    def describe(self, access: str) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "required": self.required,
+            "unique": self.unique,
+            "options": list(self.options) if self.options is not None else None,
+            "default": self.default,
+            "help_text": self.help_text,
+            "max_length": self.max_length,
+            "reference": self.reference,
+            "system": self.system,
+            "custom": self.custom,
+            "searchable": self.searchable,
+            "sortable": self.sortable,
+            "filterable": self.filterable,
+            "section": self.section,
+            "readable": access != "hidden",
+            "writable": access == "edit" and not self.system,
+        }
+
+
+@dataclass
+class ObjectDef:
+    name: str
+    label: str
+    singular: str
+    model: type
+    fields: list[FieldDef]
+    title_fields: tuple[str, ...]
+    default_sort: tuple[str, ...] = ("-created_at",)
+    subtitle_fields: tuple[str, ...] = ()
+    searchable: bool = True
+    icon: str = "box"
+    # Hook that normalises/validates object-specific rules (dedupe a domain, derive a full name).
+    before_save: Callable[..., None] | None = None
+    # Related lists: (label, object name, via) shown on a record page.
+    related: list[dict[str, Any]] = field(default_factory=list)
+
+    def standard(self) -> dict[str, FieldDef]:
+        return {f.name: f for f in self.fields}
+
+    def title_of(self, values: dict[str, Any]) -> str:
+        parts = [str(values.get(f) or "").strip() for f in self.title_fields]
+        return " ".join(p for p in parts if p) or f"{self.singular} #{values.get('id')}"
+
+    def subtitle_of(self, values: dict[str, Any]) -> str:
+        return " · ".join(str(values[f]) for f in self.subtitle_fields if values.get(f))
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._objects: dict[str, ObjectDef] = {}
+
+    def register(self, objdef: ObjectDef) -> ObjectDef:
+        self._objects[objdef.name] = objdef
+        return objdef
+
+    def get(self, name: str) -> ObjectDef:
+        try:
+            return self._objects[name]
+        except KeyError:
+            raise NotFound(f"Object '{name}'") from None
+
+    def has(self, name: str) -> bool:
+        return name in self._objects
+
+    def names(self) -> list[str]:
+        return list(self._objects)
+
+    def all(self) -> list[ObjectDef]:
+        return list(self._objects.values())
+
+
+registry = Registry()
+
+
+class CustomField(Base):
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    object_name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(32))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    unique: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[list | None] = mapped_column(JSONType)
+    default: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str | None] = mapped_column(String(64))
+    max_length: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    section: Mapped[str] = mapped_column(String(120), default="Custom fields")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("object_name", "name", name="uq_custom_fields_object_name_name"),
+        Index("ix_custom_fields_object_name", "object_name"),
+    )
+
+    def to_field_def(self) -> FieldDef:
+        return FieldDef(
+            name=self.name,
+            label=self.label,
+            type=self.type,
+            required=self.required,
+            unique=self.unique,
+            options=tuple(self.options) if self.options is not None else None,
+            default=self.default,
+            help_text=self.help_text or "",
+            max_length=self.max_length,
+            reference=self.reference,
+            custom=True,
+            sortable=self.type != "multi_select",
+            section=self.section or "Custom fields",
+            position=1000 + self.position,
+            custom_field_id=self.id,
+        )
+
+
+class ObjectSetting(Base):
+    """Per-object organisation-wide defaults, editable by admins at run time."""
+
+    __tablename__ = "object_settings"
+
+    object_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sharing: Mapped[str] = mapped_column(String(16), default="private")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+DEFAULT_SHARING = "private"
+
+
+def sharing_for(session: Session, object_name: str) -> str:
+    row = session.get(ObjectSetting, object_name)
+    return row.sharing if row else DEFAULT_SHARING
+
+
+def custom_fields(session: Session, object_name: str, include_retired: bool = False) -> list[CustomField]:
+    stmt = select(CustomField).where(CustomField.object_name == object_name).order_by(CustomField.position,
+                                                                                        CustomField.id)
+    if not include_retired:
+        stmt = stmt.where(CustomField.retired_at.is_(None))
+    return list(session.scalars(stmt))
+
+
+@dataclass
+class ObjectView:
+    """An object's effective definition for one request: built-in plus active custom fields, and its OWD."""
+
+    objdef: ObjectDef
+    fields: dict[str, FieldDef]
+    sharing: str
+
+    @property
+    def name(self) -> str:
+        return self.objdef.name
+
+    @property
+    def model(self) -> type:
+        return self.objdef.model
+
+
+def load_view(session: Session, name: str) -> ObjectView:
+    objdef = registry.get(name)
+    fields = objdef.standard()
+    for cf in custom_fields(session, name):
+        fields[cf.name] = cf.to_field_def()
+    return ObjectView(objdef=objdef, fields=fields, sharing=sharing_for(session, name))
+
+
+def with_label(fdef: FieldDef, label: str) -> FieldDef:
+    return replace(fdef, label=label)
