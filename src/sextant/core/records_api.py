@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi.responses import StreamingResponse
 
+from sextant.core import export as export_mod
 from sextant.core import records
 from sextant.core.deps import ActorDep, SessionDep
 from sextant.core.errors import FieldError, ValidationFailed
@@ -106,6 +108,18 @@ def object_router(objdef: ObjectDef) -> APIRouter:
                                        "properties": {"count": {"type": "integer"}}})})
     def count(session: SessionDep, actor: ActorDep, filter: FilterQ = None) -> Any:
         return {"count": records.count_records(session, actor, name, parse_filter_param(filter))}
+
+    @router.get("/export", summary=f"Export {name} as CSV (streamed; filter, sort and fields as the list)",
+                operation_id=f"export_{name}", response_class=StreamingResponse,
+                responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    def export(session: SessionDep, actor: ActorDep, filter: FilterQ = None, sort: SortQ = None,
+               fields: FieldsQ = None) -> StreamingResponse:
+        parsed = parse_filter_param(filter)
+        _view, columns = export_mod.prepare(session, actor, name, filter=parsed, sort=sort, fields=_fields(fields))
+        session.commit()  # the audit entry is durable before the first byte leaves
+        return StreamingResponse(export_mod.stream_csv(actor, name, columns, filter=parsed, sort=sort),
+                                 media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
     @router.post("/bulk", summary=f"Create many {name} (all or nothing)", status_code=201,
                  responses={201: _json(items_schema, "Created")}, openapi_extra=_body(bulk_create_schema),
