@@ -14,6 +14,10 @@ import sextant
 from sextant.accounts import api as accounts_api
 from sextant.accounts import service as accounts_service
 from sextant.accounts.auth import resolve_actor
+from sextant.activities import api as activities_api
+from sextant.activities import jobs as _activity_jobs  # noqa: F401 - registers periodic jobs
+from sextant.activities import objects as _activity_objects  # noqa: F401 - registers activities and tasks
+from sextant.collaboration import api as collaboration_api
 from sextant.contacts import api as contacts_api
 from sextant.contacts import objects as _contact_objects  # noqa: F401 - registers contacts and companies
 from sextant.core import metadata_api, records, search
@@ -23,11 +27,18 @@ from sextant.core.events import DispatcherThread
 from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handlers
 from sextant.core.metadata import registry
 from sextant.core.records_api import object_router
+from sextant.deals import api as deals_api
+from sextant.deals import objects as _deal_objects  # noqa: F401 - registers deals
+from sextant.deals import service as deals_service
+from sextant.leads import api as leads_api
+from sextant.leads import objects as _lead_objects  # noqa: F401 - registers leads
 
 WEB_DIST = Path(__file__).parent / "web" / "dist"
 
 set_actor_resolver(resolve_actor)
 records.register_reference_checker("users", accounts_service.user_exists)
+records.register_reference_checker("pipelines", deals_service.pipeline_exists)
+records.register_reference_checker("stages", deals_service.stage_exists)
 
 misc = APIRouter(prefix="/api/v1", responses=STANDARD_PROBLEMS)
 
@@ -68,6 +79,12 @@ def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(metadata_api.router)
     app.include_router(contacts_api.router)
+    # Domain routers before the generic object routers: /deals/summary must not be read as /deals/{id}.
+    app.include_router(deals_api.router)
+    app.include_router(leads_api.router)
+    app.include_router(leads_api.public)
+    app.include_router(activities_api.router)
+    app.include_router(collaboration_api.router)
     for objdef in registry.all():
         app.include_router(object_router(objdef))
     _mount_web(app)

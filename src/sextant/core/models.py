@@ -4,9 +4,17 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
-    import sextant.accounts.models  # noqa: F401
-    import sextant.contacts.models  # noqa: F401
-    import sextant.contacts.objects  # noqa: F401
-    import sextant.core.audit  # noqa: F401
-    import sextant.core.metadata  # noqa: F401
-    import sextant.core.search  # noqa: F401
+    import sextant.accounts.models
+    import sextant.activities.models
+    import sextant.activities.objects
+    import sextant.collaboration.models
+    import sextant.contacts.models
+    import sextant.contacts.objects
+    import sextant.core.audit
+    import sextant.core.metadata
+    import sextant.core.scheduler
+    import sextant.core.search
+    import sextant.deals.models
+    import sextant.deals.objects
+    import sextant.leads.models
+    import sextant.leads.objects  # noqa: F401

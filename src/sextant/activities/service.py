@@ -1,0 +1,166 @@
+"""My day, reminders, and an item's links."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from sextant.accounts.models import User
+from sextant.activities.models import Activity, RecordLink, Task
+from sextant.collaboration.service import notify
+from sextant.core import fieldtypes as ft
+from sextant.core.audit import AuditEntry
+from sextant.core.db import utcnow
+from sextant.core.errors import FieldError, ValidationFailed
+from sextant.core.metadata import load_view, registry
+from sextant.core.permissions import Actor
+from sextant.core.records import base_query, fetch, serialize
+
+OPEN = ("open", "in_progress")
+
+
+def day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
+    """Start and end (UTC) of the user's calendar day."""
+    try:
+        zone = ZoneInfo(tz_name or "UTC")
+    except Exception:
+        zone = ZoneInfo("UTC")
+    local = now.astimezone(zone)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # DST-safe next midnight
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+def my_day(
+    session: Session, actor: Actor, *, now: datetime | None = None, upcoming_days: int = 7, limit: int = 50
+) -> dict[str, Any]:
+    if actor.user_id is None:
+        raise ValidationFailed([FieldError("user", "my day belongs to a user", "invalid")])
+    now = now or utcnow()
+    user = session.get(User, actor.user_id)
+    start, end = day_bounds(user.timezone if user else "UTC", now)
+    tasks = load_view(session, "tasks")
+    mine = base_query(session, actor, tasks).where(Task.owner_id == actor.user_id, Task.status.in_(OPEN))
+
+    def page(stmt: Any) -> list[dict[str, Any]]:
+        return [serialize(tasks, actor, t) for t in session.scalars(stmt.limit(limit))]
+
+    out: dict[str, Any] = {
+        "date": start.astimezone(ZoneInfo(user.timezone if user else "UTC")).date().isoformat(),
+        "timezone": user.timezone if user else "UTC",
+    }
+    out["overdue"] = page(mine.where(Task.due_at < start).order_by(Task.due_at, Task.id))
+    out["today"] = page(mine.where(Task.due_at >= start, Task.due_at < end).order_by(Task.due_at, Task.id))
+    out["upcoming"] = page(
+        mine.where(Task.due_at >= end, Task.due_at < end + timedelta(days=upcoming_days)).order_by(
+            Task.due_at, Task.id
+        )
+    )
+    out["meetings"] = []
+    if actor.can("activities", "read"):
+        acts = load_view(session, "activities")
+        meetings = (
+            base_query(session, actor, acts)
+            .where(Activity.kind == "meeting", Activity.start_at >= start, Activity.start_at < end)
+            .where(or_(Activity.owner_id == actor.user_id))
+            .order_by(Activity.start_at)
+            .limit(limit)
+        )
+        out["meetings"] = [serialize(acts, actor, a) for a in session.scalars(meetings)]
+    out["recent"] = recent_records(session, actor)
+    return out
+
+
+def recent_records(session: Session, actor: Actor, limit: int = 10) -> list[dict[str, Any]]:
+    """Records this user touched lately (still visible to them)."""
+    stmt = (
+        select(AuditEntry.object_name, AuditEntry.record_id, func.max(AuditEntry.id).label("last"))
+        .where(AuditEntry.actor_id == actor.user_id, AuditEntry.record_id > 0)
+        .group_by(AuditEntry.object_name, AuditEntry.record_id)
+        .order_by(func.max(AuditEntry.id).desc())
+        .limit(limit * 3)
+    )
+    out = []
+    for object_name, record_id, _last in session.execute(stmt):
+        if not registry.has(object_name) or not actor.can(object_name, "read"):
+            continue
+        view = load_view(session, object_name)
+        try:
+            record = fetch(session, actor, view, record_id)
+        except Exception:  # noqa: S112 - gone or no longer visible: skip it
+            continue
+        values = serialize(view, actor, record)
+        out.append({"object": object_name, "id": record_id, "title": view.objdef.title_of(values)})
+        if len(out) == limit:
+            break
+    return out
+
+
+def fire_due_reminders(session: Session, now: datetime | None = None, batch: int = 500) -> int:
+    """Notify the assignee of every task whose reminder time has come. Idempotent and restart-safe: the
+    state is in the task row (reminded_at) and the notification's dedupe key."""
+    now = now or utcnow()
+    stmt = (
+        select(Task)
+        .where(
+            Task.reminder_at <= now,
+            Task.reminded_at.is_(None),
+            Task.status.in_(OPEN),
+            Task.deleted_at.is_(None),
+        )
+        .order_by(Task.reminder_at)
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    fired = 0
+    for task in session.scalars(stmt):
+        if task.owner_id is not None:
+            due = (
+                f" (due {ft.format_datetime(task.due_at)[:16].replace('T', ' ')} UTC)" if task.due_at else ""
+            )
+            notify(
+                session,
+                task.owner_id,
+                "task_reminder",
+                f"Reminder: {task.title}{due}",
+                object_name="tasks",
+                record_id=task.id,
+                dedupe_key=f"reminder:task:{task.id}:{ft.format_datetime(task.reminder_at)}",
+            )
+            fired += 1
+        # Not a user edit: no version bump, no audit entry.
+        session.execute(Task.__table__.update().where(Task.id == task.id).values(reminded_at=now))
+    return fired
+
+
+def item_links(session: Session, actor: Actor, item_object: str, item_id: int) -> list[dict[str, Any]]:
+    view = load_view(session, item_object)
+    actor.require(item_object, "read")
+    fetch(session, actor, view, item_id)
+    out = []
+    rows = session.execute(
+        select(RecordLink.object_name, RecordLink.record_id)
+        .where(RecordLink.item_object == item_object, RecordLink.item_id == item_id)
+        .order_by(RecordLink.id)
+    )
+    for object_name, record_id in rows:
+        if not actor.can(object_name, "read"):
+            continue
+        target = load_view(session, object_name)
+        try:
+            rec = fetch(session, actor, target, record_id)
+        except Exception:  # noqa: S112 - links to records you cannot see are not shown
+            continue
+        out.append(
+            {
+                "object": object_name,
+                "id": record_id,
+                "title": target.objdef.title_of(serialize(target, actor, rec)),
+            }
+        )
+    return out

@@ -1,0 +1,429 @@
+"""Pipelines (admin), the board, weighted pipeline, people on a deal, and stage history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sextant.core.audit import record_change
+from sextant.core.db import utcnow
+from sextant.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from sextant.core.filters import compile_filter
+from sextant.core.metadata import load_view
+from sextant.core.permissions import Actor
+from sextant.core.records import base_query, fetch, list_records, serialize
+from sextant.deals.models import STAGE_KINDS, Deal, DealContact, DealStageChange, Pipeline, Stage
+
+
+def stage_dict(stage: Stage) -> dict[str, Any]:
+    return {
+        "id": stage.id,
+        "name": stage.name,
+        "position": stage.position,
+        "probability": stage.probability,
+        "kind": stage.kind,
+    }
+
+
+def pipeline_dict(p: Pipeline) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "is_default": p.is_default,
+        "position": p.position,
+        "archived": p.archived_at is not None,
+        "stages": [stage_dict(s) for s in p.stages],
+    }
+
+
+def list_pipelines(session: Session, actor: Actor, include_archived: bool = False) -> list[dict[str, Any]]:
+    stmt = select(Pipeline).order_by(Pipeline.position, Pipeline.id)
+    if not include_archived:
+        stmt = stmt.where(Pipeline.archived_at.is_(None))
+    return [pipeline_dict(p) for p in session.scalars(stmt)]
+
+
+def get_pipeline(session: Session, pipeline_id: int) -> Pipeline:
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise NotFound("Pipeline")
+    return pipeline
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may change pipelines")
+
+
+def _clean_stages(raw: Any) -> list[dict[str, Any]]:
+    errors: list[FieldError] = []
+    if not isinstance(raw, list) or not 2 <= len(raw) <= 30:
+        raise ValidationFailed([FieldError("stages", "expected 2 to 30 stages", "type")])
+    out, names = [], set()
+    for i, item in enumerate(raw):
+        path = f"stages[{i}]"
+        if not isinstance(item, dict):
+            errors.append(FieldError(path, "expected {name, probability, kind}", "type"))
+            continue
+        name, prob, kind = item.get("name"), item.get("probability", 0), item.get("kind", "open")
+        if not isinstance(name, str) or not name.strip() or len(name) > 120:
+            errors.append(FieldError(f"{path}.name", "is required (at most 120 characters)", "required"))
+        elif name.strip().lower() in names:
+            errors.append(FieldError(f"{path}.name", "duplicate stage name", "duplicate"))
+        else:
+            names.add(name.strip().lower())
+        if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0 <= prob <= 100:
+            errors.append(
+                FieldError(f"{path}.probability", "must be a number between 0 and 100", "out_of_range")
+            )
+        if kind not in STAGE_KINDS:
+            errors.append(
+                FieldError(f"{path}.kind", f"must be one of {', '.join(STAGE_KINDS)}", "invalid_choice")
+            )
+        sid = item.get("id")
+        if sid is not None and (isinstance(sid, bool) or not isinstance(sid, int)):
+            errors.append(FieldError(f"{path}.id", "expected a stage id", "type"))
+        out.append({"id": sid, "name": (name or "").strip(), "probability": prob, "kind": kind})
+    kinds = [s["kind"] for s in out]
+    if not errors and ("open" not in kinds or "won" not in kinds or "lost" not in kinds):
+        errors.append(
+            FieldError("stages", "a pipeline needs at least one open, one won and one lost stage", "invalid")
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def create_pipeline(session: Session, actor: Actor, data: dict[str, Any]) -> Pipeline:
+    _admin(actor)
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 120:
+        raise ValidationFailed([FieldError("name", "is required (at most 120 characters)", "required")])
+    stages = _clean_stages(data.get("stages"))
+    if session.scalar(select(Pipeline.id).where(Pipeline.name == name.strip())):
+        raise Conflict("A pipeline with this name already exists")
+    first = session.scalar(select(Pipeline.id).limit(1)) is None
+    pipeline = Pipeline(
+        name=name.strip(),
+        is_default=bool(data.get("is_default")) or first,
+        position=int(session.scalar(select(func.count(Pipeline.id))) or 0),
+    )
+    session.add(pipeline)
+    session.flush()
+    for i, s in enumerate(stages):
+        session.add(
+            Stage(
+                pipeline_id=pipeline.id,
+                name=s["name"],
+                probability=s["probability"],
+                kind=s["kind"],
+                position=i,
+            )
+        )
+    if pipeline.is_default:
+        _only_default(session, pipeline)
+    session.flush()
+    session.refresh(pipeline)
+    record_change(session, actor, "pipelines", pipeline.id, "create", {"name": [None, pipeline.name]})
+    return pipeline
+
+
+def _only_default(session: Session, pipeline: Pipeline) -> None:
+    for other in session.scalars(select(Pipeline).where(Pipeline.id != pipeline.id, Pipeline.is_default)):
+        other.is_default = False
+
+
+def update_pipeline(session: Session, actor: Actor, pipeline_id: int, data: dict[str, Any]) -> Pipeline:
+    _admin(actor)
+    pipeline = get_pipeline(session, pipeline_id)
+    changes: dict[str, Any] = {}
+    if "name" in data:
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 120:
+            raise ValidationFailed([FieldError("name", "is required (at most 120 characters)", "required")])
+        if session.scalar(
+            select(Pipeline.id).where(Pipeline.name == name.strip(), Pipeline.id != pipeline_id)
+        ):
+            raise Conflict("A pipeline with this name already exists")
+        changes["name"] = [pipeline.name, name.strip()]
+        pipeline.name = name.strip()
+    if data.get("is_default") is True:
+        pipeline.is_default = True
+        _only_default(session, pipeline)
+    if "archived" in data:
+        pipeline.archived_at = utcnow() if data["archived"] else None
+    if "stages" in data:
+        _replace_stages(session, pipeline, _clean_stages(data["stages"]))
+        changes["stages"] = [None, [s["name"] for s in data["stages"]]]
+    session.flush()
+    session.refresh(pipeline)
+    record_change(session, actor, "pipelines", pipeline.id, "update", changes)
+    return pipeline
+
+
+def _replace_stages(session: Session, pipeline: Pipeline, stages: list[dict[str, Any]]) -> None:
+    existing = {s.id: s for s in pipeline.stages}
+    keep = {s["id"] for s in stages if s["id"] is not None}
+    unknown = keep - set(existing)
+    if unknown:
+        raise ValidationFailed(
+            [FieldError("stages", f"stage {sorted(unknown)[0]} is not in this pipeline", "invalid_reference")]
+        )
+    for sid in set(existing) - keep:
+        in_use = session.scalar(select(func.count(Deal.id)).where(Deal.stage_id == sid))
+        if in_use:
+            raise Conflict(f"Stage '{existing[sid].name}' still holds {in_use} deal(s); move them first")
+        session.delete(existing[sid])
+    session.flush()
+    # Two passes: names are unique per pipeline, so park renamed stages first.
+    for s in stages:
+        if s["id"] is not None:
+            existing[s["id"]].name = f"__tmp_{s['id']}"
+    session.flush()
+    for i, s in enumerate(stages):
+        if s["id"] is None:
+            session.add(
+                Stage(
+                    pipeline_id=pipeline.id,
+                    name=s["name"],
+                    probability=s["probability"],
+                    kind=s["kind"],
+                    position=i,
+                )
+            )
+        else:
+            stage = existing[s["id"]]
+            if stage.kind != s["kind"] and session.scalar(
+                select(func.count(Deal.id)).where(Deal.stage_id == stage.id)
+            ):
+                raise Conflict(f"Stage '{s['name']}' holds deals; its kind (open/won/lost) cannot change")
+            stage.name, stage.probability, stage.kind, stage.position = (
+                s["name"],
+                s["probability"],
+                s["kind"],
+                i,
+            )
+
+
+def stage_exists(session: Session, actor: Actor, stage_id: int) -> bool:
+    return session.get(Stage, stage_id) is not None
+
+
+def pipeline_exists(session: Session, actor: Actor, pipeline_id: int) -> bool:
+    p = session.get(Pipeline, pipeline_id)
+    return p is not None and p.archived_at is None
+
+
+# -- board and weighted pipeline --
+
+
+def _visible_deals(session: Session, actor: Actor, filter: Any) -> Any:
+    view = load_view(session, "deals")
+    actor.require("deals", "read")
+    stmt = base_query(session, actor, view)
+    where = compile_filter(view, actor, filter, session.get_bind().dialect.name)
+    return (stmt.where(where) if where is not None else stmt), view
+
+
+def weighted_expr() -> Any:
+    return func.coalesce(Deal.amount, 0) * func.coalesce(Deal.probability, 0) / 100.0
+
+
+def board(
+    session: Session, actor: Actor, pipeline_id: int, *, filter: Any = None, per_stage: int = 25
+) -> dict[str, Any]:
+    pipeline = get_pipeline(session, pipeline_id)
+    if not 1 <= per_stage <= 200:
+        raise ValidationFailed([FieldError("per_stage", "must be between 1 and 200", "range")])
+    stmt, _view = _visible_deals(session, actor, filter)
+    stmt = stmt.where(Deal.pipeline_id == pipeline_id)
+    totals_q = stmt.with_only_columns(
+        Deal.stage_id, func.count(Deal.id), func.sum(Deal.amount), func.sum(weighted_expr())
+    ).group_by(Deal.stage_id)
+    totals = {sid: (n, amount or 0, weighted or 0) for sid, n, amount, weighted in session.execute(totals_q)}
+    columns = []
+    for stage in pipeline.stages:
+        n, amount, weighted = totals.get(stage.id, (0, 0, 0))
+        page = (
+            list_records(
+                session,
+                actor,
+                "deals",
+                filter={
+                    "and": [
+                        {"field": "pipeline_id", "op": "eq", "value": pipeline_id},
+                        {"field": "stage_id", "op": "eq", "value": stage.id},
+                    ]
+                    + ([filter] if filter else [])
+                },
+                sort="expected_close_date",
+                limit=per_stage,
+            )
+            if n
+            else None
+        )
+        columns.append(
+            {
+                "stage": stage_dict(stage),
+                "count": n,
+                "amount": round(amount, 2),
+                "weighted": round(weighted, 2),
+                "deals": page.items if page else [],
+                "next_cursor": page.next_cursor if page else None,
+            }
+        )
+    return {"pipeline": pipeline_dict(pipeline), "columns": columns}
+
+
+def summary(
+    session: Session,
+    actor: Actor,
+    *,
+    pipeline_id: int | None = None,
+    group_by: str = "stage",
+    filter: Any = None,
+) -> list[dict[str, Any]]:
+    """Open pipeline value per stage or per owner (amount, probability-weighted amount, count)."""
+    keys = {"stage": [Deal.stage_id], "owner": [Deal.owner_id], "stage_owner": [Deal.stage_id, Deal.owner_id]}
+    if group_by not in keys:
+        raise ValidationFailed(
+            [FieldError("group_by", "must be stage, owner or stage_owner", "invalid_choice")]
+        )
+    stmt, _ = _visible_deals(session, actor, filter)
+    stmt = stmt.where(Deal.status == "open")
+    if pipeline_id is not None:
+        stmt = stmt.where(Deal.pipeline_id == pipeline_id)
+    cols = keys[group_by]
+    q = stmt.with_only_columns(
+        *cols, Deal.currency, func.count(Deal.id), func.sum(Deal.amount), func.sum(weighted_expr())
+    ).group_by(*cols, Deal.currency)
+    out = []
+    for row in session.execute(q):
+        key = dict(zip([c.key for c in cols], row[: len(cols)], strict=True))
+        currency, n, amount, weighted = row[len(cols) :]
+        out.append(
+            {
+                **key,
+                "currency": currency,
+                "count": n,
+                "amount": round(amount or 0, 2),
+                "weighted": round(weighted or 0, 2),
+            }
+        )
+    return out
+
+
+# -- people on a deal --
+
+
+def _deal(session: Session, actor: Actor, deal_id: int, write: bool) -> Deal:
+    actor.require("deals", "edit" if write else "read")
+    return fetch(session, actor, load_view(session, "deals"), deal_id, for_write=write)
+
+
+def list_deal_contacts(session: Session, actor: Actor, deal_id: int) -> list[dict[str, Any]]:
+    _deal(session, actor, deal_id, write=False)
+    if not actor.can("contacts", "read"):
+        return []
+    from sextant.contacts.models import Contact
+
+    view = load_view(session, "contacts")
+    stmt = (
+        base_query(session, actor, view)
+        .add_columns(DealContact.role)
+        .join(DealContact, DealContact.contact_id == Contact.id)
+        .where(DealContact.deal_id == deal_id)
+        .order_by(DealContact.id)
+    )
+    return [
+        {"contact_id": c.id, "role": role, "contact": serialize(view, actor, c)}
+        for c, role in session.execute(stmt)
+    ]
+
+
+def add_deal_contact(
+    session: Session, actor: Actor, deal_id: int, contact_id: Any, role: Any
+) -> dict[str, Any]:
+    _deal(session, actor, deal_id, write=True)
+    if isinstance(contact_id, bool) or not isinstance(contact_id, int):
+        raise ValidationFailed([FieldError("contact_id", "expected a contact id", "type")])
+    if role is not None and (not isinstance(role, str) or len(role) > 60):
+        raise ValidationFailed([FieldError("role", "at most 60 characters", "too_long")])
+    try:
+        actor.require("contacts", "read")
+        fetch(session, actor, load_view(session, "contacts"), contact_id)
+    except Exception as exc:
+        raise ValidationFailed(
+            [FieldError("contact_id", f"no contact #{contact_id} that you can see", "invalid_reference")]
+        ) from exc
+    if session.scalar(
+        select(DealContact.id).where(DealContact.deal_id == deal_id, DealContact.contact_id == contact_id)
+    ):
+        raise Conflict("This person is already on the deal")
+    session.add(DealContact(deal_id=deal_id, contact_id=contact_id, role=role))
+    session.flush()
+    record_change(
+        session,
+        actor,
+        "deals",
+        deal_id,
+        "link",
+        {"contacts": [None, {"contact_id": contact_id, "role": role}]},
+    )
+    return {"contact_id": contact_id, "role": role}
+
+
+def remove_deal_contact(session: Session, actor: Actor, deal_id: int, contact_id: int) -> None:
+    _deal(session, actor, deal_id, write=True)
+    row = session.scalar(
+        select(DealContact).where(DealContact.deal_id == deal_id, DealContact.contact_id == contact_id)
+    )
+    if row is None:
+        raise NotFound("Person on this deal")
+    session.delete(row)
+    record_change(
+        session, actor, "deals", deal_id, "unlink", {"contacts": [{"contact_id": contact_id}, None]}
+    )
+
+
+def stage_history(session: Session, actor: Actor, deal_id: int) -> list[dict[str, Any]]:
+    deal = _deal(session, actor, deal_id, write=False)
+    rows = list(
+        session.scalars(
+            select(DealStageChange)
+            .where(DealStageChange.deal_id == deal_id)
+            .order_by(DealStageChange.changed_at, DealStageChange.id)
+        )
+    )
+    names = {
+        s.id: s.name
+        for s in session.scalars(
+            select(Stage).where(
+                Stage.id.in_(
+                    {r.to_stage_id for r in rows} | {r.from_stage_id for r in rows if r.from_stage_id}
+                )
+            )
+        )
+    }
+    out = []
+    for i, row in enumerate(rows):
+        left = (
+            rows[i + 1].changed_at
+            if i + 1 < len(rows)
+            else (deal.closed_at if deal.status != "open" and deal.closed_at else utcnow())
+        )
+        out.append(
+            {
+                "stage_id": row.to_stage_id,
+                "stage": names.get(row.to_stage_id),
+                "from_stage_id": row.from_stage_id,
+                "from_stage": names.get(row.from_stage_id),
+                "entered_at": row.changed_at,
+                "left_at": rows[i + 1].changed_at if i + 1 < len(rows) else None,
+                "seconds_in_stage": max(0, int((left - row.changed_at).total_seconds())),
+                "actor_id": row.actor_id,
+            }
+        )
+    return out
