@@ -86,3 +86,42 @@ class Crm:
         r = self.admin.post("/api/v1/users", json=body)
         assert r.status_code == 201, r.text
         return self.login(email)
+
+
+# -- helpers for metadata, filters and problem+json replies ------------------------------------------------
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(r: Any, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 error reply with this status; return its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
+    body = r.json()
+    assert body["status"] == status
+    return body
+
+
+def error_fields(r: Any, status: int = 422) -> list[str]:
+    """The `errors[].field` paths of a problem reply."""
+    return [e["field"] for e in problem(r, status).get("errors", [])]
+
+
+def add_field(caller: As, obj: str, name: str, ftype: str, **spec: Any) -> dict[str, Any]:
+    r = caller.post(f"/api/v1/metadata/objects/{obj}/fields", json={"name": name, "type": ftype, **spec})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def query_ids(caller: As, obj: str, flt: Any, **params: Any) -> list[int]:
+    """Ids matching a filter, through POST /{obj}/query (every page)."""
+    ids: list[int] = []
+    body: dict[str, Any] = {"filter": flt, "limit": 500, **params}
+    while True:
+        r = caller.post(f"/api/v1/{obj}/query", json=body)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        ids += [item["id"] for item in page["items"]]
+        if not page["next_cursor"]:
+            return ids
+        body["cursor"] = page["next_cursor"]

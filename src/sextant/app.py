@@ -24,7 +24,8 @@ from sextant.core import metadata_api, records, search
 from sextant.core.config import get_settings
 from sextant.core.deps import ActorDep, SessionDep, set_actor_resolver
 from sextant.core.events import DispatcherThread
-from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handlers
+from sextant.core.errors import NotFound
+from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handlers, problem
 from sextant.core.metadata import registry
 from sextant.core.records_api import object_router
 from sextant.deals import api as deals_api
@@ -97,7 +98,7 @@ def _mount_web(app: FastAPI) -> None:
     @app.get("/{path:path}", include_in_schema=False)
     def spa(path: str) -> Response:
         if path.startswith(("api/", "openapi.json", "docs")):
-            return Response(status_code=404)
+            return problem(404, NotFound(f"Path '/{path}'").as_problem(f"/{path}"))
         candidate = (WEB_DIST / path).resolve()
         if path and candidate.is_file() and WEB_DIST.resolve() in candidate.parents:
             return FileResponse(candidate)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Form, Path, Request, Response, status
 
 from sextant.accounts import service
 from sextant.accounts.auth import CSRF_COOKIE, SESSION_COOKIE
 from sextant.accounts.models import AuthSession
 from sextant.accounts.schemas import (
+    MAX_ID,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -27,9 +28,13 @@ from sextant.accounts.schemas import (
 )
 from sextant.core.config import get_settings
 from sextant.core.deps import ActorDep, SessionDep
+from sextant.core.http import STANDARD_PROBLEMS
 from sextant.core.permissions import Actor
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=STANDARD_PROBLEMS)
+
+# Ids in paths are 32-bit primary keys; anything else is a 422 naming the parameter, never a database error.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _client_ip(request: Request) -> str | None:
@@ -46,13 +51,14 @@ def _me(session: SessionDep, actor: Actor, csrf: str | None = None) -> dict:
 
 @router.post("/auth/login", response_model=LoginOut, summary="Sign in (browser): sets a session cookie")
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict:
+    """Sets an HttpOnly, SameSite=Lax session cookie. Requests with it that change anything must send the
+    `csrf_token` of this answer (also in the `sextant_csrf` cookie) in the X-CSRF-Token header.
+
+    Wrong email, wrong password and deactivated account get the same 401. Failed attempts are counted per
+    account and per client address; past the limit the answer is 429 with Retry-After, whatever the password.
+    """
     ip = _client_ip(request)
-    try:
-        user = service.authenticate(session, body.email, body.password, ip)
-    except Exception as exc:
-        if getattr(exc, "status", None) == 401:
-            service.record_failed_login(body.email, ip)
-        raise
+    user = service.authenticate(session, body.email, body.password, ip)
     started = service.start_session(session, user, "cookie", request.headers.get("user-agent"), ip)
     settings = get_settings()
     max_age = settings.session_days * 86400
@@ -65,15 +71,13 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="OAuth2 password flow for API clients")
-def token(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=254)],
-          password: Annotated[str, Form(max_length=1024)]) -> dict:
+def token(request: Request, session: SessionDep, username: Annotated[str, Form(min_length=1, max_length=254)],
+          password: Annotated[str, Form(min_length=1, max_length=1024)],
+          grant_type: Annotated[str | None, Form(pattern="^password$")] = None) -> dict:
+    """Form fields `username` (the email) and `password`; answers a bearer token, revocable with logout.
+    Same 401/429 rules as the browser sign-in."""
     ip = _client_ip(request)
-    try:
-        user = service.authenticate(session, username, password, ip)
-    except Exception as exc:
-        if getattr(exc, "status", None) == 401:
-            service.record_failed_login(username, ip)
-        raise
+    user = service.authenticate(session, username, password, ip)
     started = service.start_session(session, user, "token", request.headers.get("user-agent"), ip)
     return {"access_token": started.raw_token, "token_type": "bearer",
             "expires_in": get_settings().token_hours * 3600}
@@ -109,7 +113,7 @@ def create_key(body: ApiKeyIn, session: SessionDep, actor: ActorDep) -> dict:
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, tags=["api keys"])
-def revoke_key(key_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def revoke_key(key_id: PathId, session: SessionDep, actor: ActorDep) -> Response:
     service.revoke_api_key(session, actor, key_id)
     return Response(status_code=204)
 
@@ -125,13 +129,13 @@ def create_user(body: UserIn, session: SessionDep, actor: ActorDep) -> dict:
 
 
 @router.get("/users/{user_id}", response_model=UserOut, tags=["users"])
-def get_user(user_id: int, session: SessionDep, actor: ActorDep) -> dict:
+def get_user(user_id: PathId, session: SessionDep, actor: ActorDep) -> dict:
     user = service.get_user(session, user_id)
     return service.user_dict(user, full=actor.is_admin or user.id == actor.user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, tags=["users"])
-def update_user(user_id: int, body: UserIn, session: SessionDep, actor: ActorDep) -> dict:
+def update_user(user_id: PathId, body: UserIn, session: SessionDep, actor: ActorDep) -> dict:
     return service.user_dict(service.update_user(session, actor, user_id, set_fields(body)))
 
 
@@ -150,12 +154,12 @@ def create_team(body: TeamIn, session: SessionDep, actor: ActorDep) -> dict:
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut, tags=["teams"])
-def update_team(team_id: int, body: TeamIn, session: SessionDep, actor: ActorDep) -> dict:
+def update_team(team_id: PathId, body: TeamIn, session: SessionDep, actor: ActorDep) -> dict:
     return service.team_dict(service.update_team(session, actor, team_id, set_fields(body)))
 
 
 @router.delete("/teams/{team_id}", status_code=204, tags=["teams"])
-def delete_team(team_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def delete_team(team_id: PathId, session: SessionDep, actor: ActorDep) -> Response:
     service.delete_team(session, actor, team_id)
     return Response(status_code=204)
 
@@ -171,7 +175,7 @@ def create_role(body: RoleIn, session: SessionDep, actor: ActorDep) -> dict:
 
 
 @router.patch("/roles/{role_id}", response_model=RoleOut, tags=["roles"])
-def update_role(role_id: int, body: RoleIn, session: SessionDep, actor: ActorDep) -> dict:
+def update_role(role_id: PathId, body: RoleIn, session: SessionDep, actor: ActorDep) -> dict:
     return service.role_dict(service.update_role(session, actor, role_id, set_fields(body)))
 
 

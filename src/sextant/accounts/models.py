@@ -53,7 +53,7 @@ class User(Base):
 
 
 class AuthSession(Base):
-    """A browser session (cookie) or an OAuth2 access token: both are opaque, stored hashed, revocable at once.
+    """A browser session (cookie) or an OAuth2 access token: opaque, stored hashed, revocable at once.
 
     Kept in the database so that any server process behind a load balancer sees a login or logout immediately.
     """

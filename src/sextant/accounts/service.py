@@ -3,13 +3,19 @@ and turning a user into the `Actor` every service checks."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sextant.accounts.models import ApiKey, AuthSession, RateLimitBucket, Role, Team, User
 from sextant.accounts.security import (
@@ -23,10 +29,11 @@ from sextant.accounts.security import (
 from sextant.core import fieldtypes as ft
 from sextant.core.audit import record_change
 from sextant.core.config import get_settings
-from sextant.core.db import utcnow
+from sextant.core.db import UTCDateTime, is_postgres, session_scope, utcnow
 from sextant.core.errors import (
     Conflict,
     FieldError,
+    Forbidden,
     NotFound,
     TooManyRequests,
     Unauthorized,
@@ -36,13 +43,13 @@ from sextant.core.metadata import ObjectSetting, load_view, registry
 from sextant.core.permissions import (
     ACTIONS,
     FIELD_ACCESS_LEVELS,
-    SHARING_MODELS,
     Actor,
     default_role_permissions,
     expand_permissions,
 )
 
 TOUCH_EVERY = timedelta(minutes=1)  # write last_seen/last_used at most this often: reads stay reads
+MAX_ID = 2**31 - 1  # primary keys are 32-bit: larger ids cannot exist (and overflow SQLite's binding)
 
 
 # -- bootstrap ---------------------------------------------------------------------------------------------
@@ -97,43 +104,83 @@ def build_actor(session: Session, user: User, *, auth_session_id: int | None = N
 
 
 # -- rate limiting -----------------------------------------------------------------------------------------
+# Fixed windows counted in the database (rate_limit_buckets), so every server process shares them. A sign-in
+# attempt is counted *before* the password is checked, in its own committed transaction, with one atomic
+# upsert: parallel guesses cannot all slip past the check, and a failure counts although its request fails.
 
-def _bucket(session: Session, key: str, window: int) -> RateLimitBucket:
-    now = utcnow()
-    bucket = session.get(RateLimitBucket, key, with_for_update=True)
-    if bucket is None:
-        bucket = RateLimitBucket(key=key, window_start=now, count=0)
-        session.add(bucket)
-    elif bucket.window_start < now - timedelta(seconds=window):
-        bucket.window_start, bucket.count = now, 0
-    return bucket
+IP_LIMIT_FACTOR = 4  # one address may fail for a few accounts (an office behind NAT) before it is stopped
 
 
-def _check_login_allowed(session: Session, keys: list[str]) -> None:
-    settings = get_settings()
-    now = utcnow()
-    for key in keys:
-        bucket = session.get(RateLimitBucket, key)
-        if bucket and bucket.window_start >= now - timedelta(seconds=settings.login_window_seconds):
-            limit = settings.login_max_failures * (4 if key.startswith("login:ip:") else 1)
-            if bucket.count >= limit:
-                retry = int((bucket.window_start + timedelta(seconds=settings.login_window_seconds) - now)
-                            .total_seconds()) + 1
-                raise TooManyRequests("Too many failed sign-in attempts; try again later", retry_after=retry)
+def _login_email(raw: str) -> str:
+    """The form an email is stored in, so that case or Unicode variants share one account and one counter."""
+    try:
+        return ft.normalise_email(raw)
+    except ft.ValueError_:
+        return raw.strip().lower()
 
 
 def _login_keys(email: str, ip: str | None) -> list[str]:
-    return [f"login:email:{email.strip().lower()}"] + ([f"login:ip:{ip}"] if ip else [])
+    # Keys must fit the column whatever the client sent: long values are replaced by their digest.
+    def short(value: str) -> str:
+        return value if len(value) <= 254 else "sha256:" + digest(value)
+
+    return [f"login:email:{short(email)}"] + ([f"login:ip:{short(ip)}"] if ip else [])
 
 
-def record_failed_login(email: str, ip: str | None) -> None:
-    """In its own transaction: the failure must count even though the login request fails."""
-    from sextant.core.db import session_scope
+def _limit(key: str) -> int:
+    return get_settings().login_max_failures * (IP_LIMIT_FACTOR if key.startswith("login:ip:") else 1)
 
-    window = get_settings().login_window_seconds
+
+def _hit(session: Session, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    """Count one attempt on `key`, starting a new window if the last is over; return (count, window start)."""
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    stale = RateLimitBucket.window_start < literal(now - window, UTCDateTime())
+    fresh_start = literal(now, UTCDateTime())
+    stmt = (
+        insert(RateLimitBucket)
+        .values(key=key, window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=[RateLimitBucket.key],
+            set_={
+                "count": case((stale, 1), else_=RateLimitBucket.count + 1),
+                "window_start": case((stale, fresh_start), else_=RateLimitBucket.window_start),
+            },
+        )
+        .returning(RateLimitBucket.count, RateLimitBucket.window_start)
+    )
+    count, start = session.execute(stmt).one()
+    return count, start
+
+
+def count_login_attempt(email: str, ip: str | None) -> list[str]:
+    """Count a sign-in attempt for the account and the client address; 429 once either is over its limit.
+
+    Runs in its own transaction, committed before the password is even checked. Returns the keys counted.
+    """
+    window = timedelta(seconds=get_settings().login_window_seconds)
+    keys = _login_keys(email, ip)
+    now = utcnow()
+    retry = 0
     with session_scope() as s:
-        for key in _login_keys(email, ip):
-            _bucket(s, key, window).count += 1
+        for key in keys:
+            count, start = _hit(s, key, now, window)
+            if count > _limit(key):
+                retry = max(retry, math.ceil((start + window - now).total_seconds()))
+    if retry:
+        raise TooManyRequests("Too many failed sign-in attempts; try again later", retry_after=max(retry, 1))
+    return keys
+
+
+def _forget_attempt(session: Session, keys: list[str]) -> None:
+    """On a successful sign-in the account's failures are forgiven; the address gets its attempt back."""
+    session.execute(delete(RateLimitBucket).where(RateLimitBucket.key == keys[0]))
+    if len(keys) > 1:
+        session.execute(update(RateLimitBucket)
+                        .where(RateLimitBucket.key == keys[1], RateLimitBucket.count > 0)
+                        .values(count=RateLimitBucket.count - 1))
+    # Housekeeping: windows long over (e.g. counters for made-up emails) are dropped.
+    cutoff = utcnow() - 2 * timedelta(seconds=get_settings().login_window_seconds)
+    session.execute(delete(RateLimitBucket).where(RateLimitBucket.window_start < cutoff))
 
 
 # -- login / sessions / tokens -----------------------------------------------------------------------------
@@ -146,17 +193,22 @@ class Login:
 
 
 def authenticate(session: Session, email: str, password: str, ip: str | None) -> User:
+    """The active user with this email and password, else 401 (the same answer whatever was wrong).
+
+    Every attempt is counted first (see count_login_attempt): past the limit the answer is 429, even for the
+    right password, until the window is over.
+    """
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise Unauthorized("Email and password are required")
-    keys = _login_keys(email, ip)
-    _check_login_allowed(session, keys)
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    email = _login_email(email)
+    keys = count_login_attempt(email, ip)
+    user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         raise Unauthorized("Wrong email or password")
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
-    session.execute(delete(RateLimitBucket).where(RateLimitBucket.key == keys[0]))
+    _forget_attempt(session, keys)
     user.last_login_at = utcnow()
     return user
 
@@ -165,7 +217,10 @@ def start_session(session: Session, user: User, kind: str, user_agent: str | Non
                   ip: str | None = None) -> Login:
     settings = get_settings()
     raw = new_token("sxs_" if kind == "cookie" else "sxt_")
-    lifetime = timedelta(days=settings.session_days) if kind == "cookie" else timedelta(hours=settings.token_hours)
+    if kind == "cookie":
+        lifetime = timedelta(days=settings.session_days)
+    else:
+        lifetime = timedelta(hours=settings.token_hours)
     auth = AuthSession(token_hash=digest(raw), user_id=user.id, kind=kind,
                        csrf_token=new_token() if kind == "cookie" else None, expires_at=utcnow() + lifetime,
                        user_agent=(user_agent or "")[:300], ip=ip)
@@ -174,7 +229,8 @@ def start_session(session: Session, user: User, kind: str, user_agent: str | Non
     return Login(user, raw, auth)
 
 
-def resolve_session_token(session: Session, raw: str, kind: str | None = None) -> tuple[User, AuthSession] | None:
+def resolve_session_token(session: Session, raw: str,
+                          kind: str | None = None) -> tuple[User, AuthSession] | None:
     auth = session.scalar(select(AuthSession).where(AuthSession.token_hash == digest(raw)))
     now = utcnow()
     if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
@@ -185,27 +241,57 @@ def resolve_session_token(session: Session, raw: str, kind: str | None = None) -
     if user is None or not user.is_active:
         return None
     if auth.last_seen_at is None or auth.last_seen_at < now - TOUCH_EVERY:
-        auth.last_seen_at = now
+        _touch(session, auth, "last_seen_at", now)
     return user, auth
 
 
+def _touch(session: Session, row: AuthSession | ApiKey, column: str, now: datetime) -> None:
+    """Note when a session or key was last used: best effort, never the reason a request fails.
+
+    Many requests carry the same token at once. On SQLite a read transaction that then writes fails at once
+    ("database is locked") when another request wrote first; the write is conditional and in a savepoint, so
+    a request that loses that race keeps its transaction and leaves the touch to the one that won.
+    """
+    model = type(row)
+    attr = getattr(model, column)
+    try:
+        with session.begin_nested():
+            stale = or_(attr.is_(None), attr < now - TOUCH_EVERY)
+            session.execute(update(model).where(model.id == row.id, stale).values({column: now})
+                            .execution_options(synchronize_session=False))
+    except OperationalError:
+        return
+    set_committed_value(row, column, now)
+
+
 def revoke_session(session: Session, auth_session_id: int) -> None:
-    session.execute(update(AuthSession).where(AuthSession.id == auth_session_id, AuthSession.revoked_at.is_(None))
+    session.execute(update(AuthSession)
+                    .where(AuthSession.id == auth_session_id, AuthSession.revoked_at.is_(None))
                     .values(revoked_at=utcnow()))
 
 
 # -- API keys ----------------------------------------------------------------------------------------------
 
-def create_api_key(session: Session, actor: Actor, name: str, expires_at: datetime | None = None) -> dict[str, Any]:
+def create_api_key(session: Session, actor: Actor, name: str,
+                   expires_at: datetime | None = None) -> dict[str, Any]:
+    """A new personal key; the answer holds the secret, stored only as its SHA-256 and never shown again."""
     if actor.user_id is None:
         raise ValidationFailed([FieldError("user", "API keys belong to a user", "invalid")])
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
         raise ValidationFailed([FieldError("name", "is required (at most 120 characters)", "required")])
-    if expires_at is not None and expires_at <= utcnow():
-        raise ValidationFailed([FieldError("expires_at", "must be in the future", "invalid")])
+    if expires_at is not None:
+        try:  # a time without an offset is taken as UTC
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=UTC)
+            expires_at = expires_at.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationFailed([FieldError("expires_at", "out of range", "invalid")]) from exc
+        if expires_at <= utcnow():
+            raise ValidationFailed([FieldError("expires_at", "must be in the future", "invalid")])
     prefix = new_token()[:8].replace("-", "x").replace("_", "x")
     raw = f"sxk_{prefix}_{new_token()}"
-    key = ApiKey(user_id=actor.user_id, name=name.strip(), prefix=prefix, key_hash=digest(raw), expires_at=expires_at)
+    key = ApiKey(user_id=actor.user_id, name=name.strip(), prefix=prefix, key_hash=digest(raw),
+                 expires_at=expires_at)
     session.add(key)
     session.flush()
     return {**api_key_dict(key), "key": raw}
@@ -222,7 +308,8 @@ def list_api_keys(session: Session, actor: Actor) -> list[dict[str, Any]]:
 
 
 def revoke_api_key(session: Session, actor: Actor, key_id: int) -> None:
-    key = session.get(ApiKey, key_id)
+    """The owner (or an administrator) revokes a key; the very next request with it is refused."""
+    key = session.get(ApiKey, key_id) if _is_id(key_id) else None
     if key is None or (key.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("API key")
     if key.revoked_at is None:
@@ -238,7 +325,7 @@ def resolve_api_key(session: Session, raw: str) -> tuple[User, ApiKey] | None:
     if user is None or not user.is_active:
         return None
     if key.last_used_at is None or key.last_used_at < now - TOUCH_EVERY:
-        key.last_used_at = now
+        _touch(session, key, "last_used_at", now)
     return user, key
 
 
@@ -246,9 +333,22 @@ def resolve_api_key(session: Session, raw: str) -> tuple[User, ApiKey] | None:
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        from sextant.core.errors import Forbidden
-
         raise Forbidden("Only administrators may do this")
+
+
+def _get(session: Session, model: Any, ident: Any) -> Any:
+    return session.get(model, ident) if _is_id(ident) else None
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones()) | {"UTC"}
 
 
 def user_dict(user: User, full: bool = True) -> dict[str, Any]:
@@ -286,20 +386,22 @@ def _clean_user(session: Session, data: dict[str, Any], user: User | None) -> di
         else:
             out["password_hash"] = hash_password(pw)
     if "role" in data:
-        role = session.scalar(select(Role).where(Role.name == data["role"])) if isinstance(data["role"], str) else None
+        role = None
+        if isinstance(data["role"], str):
+            role = session.scalar(select(Role).where(Role.name == data["role"]))
         if role is None:
             errors.append(FieldError("role", "unknown role", "invalid_choice"))
         else:
             out["role_id"] = role.id
     if "team_id" in data:
         tid = data["team_id"]
-        if tid is not None and (isinstance(tid, bool) or not isinstance(tid, int) or session.get(Team, tid) is None):
+        if tid is not None and (not _is_id(tid) or session.get(Team, tid) is None):
             errors.append(FieldError("team_id", "unknown team", "invalid_reference"))
         else:
             out["team_id"] = tid
     if "manager_id" in data:
         mid = data["manager_id"]
-        if mid is not None and (isinstance(mid, bool) or not isinstance(mid, int) or session.get(User, mid) is None):
+        if mid is not None and (not _is_id(mid) or session.get(User, mid) is None):
             errors.append(FieldError("manager_id", "unknown user", "invalid_reference"))
         elif mid is not None and user is not None and _would_cycle(session, user.id, mid):
             errors.append(FieldError("manager_id", "would make a user their own manager", "cycle"))
@@ -311,14 +413,10 @@ def _clean_user(session: Session, data: dict[str, Any], user: User | None) -> di
         else:
             out["is_active"] = data["is_active"]
     if "timezone" in data:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            if not isinstance(data["timezone"], str) or not data["timezone"]:
-                raise ValueError
-            ZoneInfo(data["timezone"])
+        # Checked against the list, never by opening a file named after client input ("America" is a folder).
+        if isinstance(data["timezone"], str) and data["timezone"] in _time_zones():
             out["timezone"] = data["timezone"]
-        except (ValueError, ZoneInfoNotFoundError):
+        else:
             errors.append(FieldError("timezone", "unknown IANA time zone", "invalid_choice"))
     if errors:
         raise ValidationFailed(errors)
@@ -344,8 +442,8 @@ def create_user(session: Session, actor: Actor, data: dict[str, Any]) -> User:
         raise ValidationFailed(missing)
     values = _clean_user(session, {"role": "sales", **data}, None)
     if session.scalar(select(User.id).where(User.email == values["email"])) is not None:
-        raise Conflict("A user with this email already exists", errors=[{"field": "email", "message":
-                                                                          "already used", "code": "duplicate"}])
+        raise Conflict("A user with this email already exists",
+                       errors=[{"field": "email", "message": "already used", "code": "duplicate"}])
     user = User(**values)
     session.add(user)
     try:
@@ -359,29 +457,63 @@ def create_user(session: Session, actor: Actor, data: dict[str, Any]) -> User:
 
 def update_user(session: Session, actor: Actor, user_id: int, data: dict[str, Any]) -> User:
     _require_admin(actor)
-    user = session.get(User, user_id)
+    user = _get(session, User, user_id)
     if user is None:
         raise NotFound("User")
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("body", "expected a JSON object", "type")])
     values = _clean_user(session, data, user)
+    if "email" in values and session.scalar(select(User.id).where(User.email == values["email"],
+                                                                   User.id != user.id)) is not None:
+        raise Conflict("A user with this email already exists",
+                       errors=[{"field": "email", "message": "already used", "code": "duplicate"}])
+    _keep_an_admin(session, user, values)
     changes = {}
     for key, value in values.items():
         if getattr(user, key) != value:
             changes[key] = ["***", "***"] if key == "password_hash" else [getattr(user, key), value]
             setattr(user, key, value)
+    now = utcnow()
+    if values.get("is_active") is False and user.id == actor.user_id:
+        keep_session = keep_key = None
+    elif user.id == actor.user_id:
+        # Changing your own password keeps the credential you are using; every other one ends.
+        keep_session, keep_key = actor.auth_session_id, actor.api_key_id
+    else:
+        keep_session = keep_key = None
     if values.get("is_active") is False or "password_hash" in values:
-        # Deactivation and password resets end every open session and key at once.
-        session.execute(update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
-                        .values(revoked_at=utcnow()))
-    if values.get("is_active") is False:
-        session.execute(update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
-                        .values(revoked_at=utcnow()))
+        # Deactivation and password resets end every open session and API key at once.
+        session.execute(update(AuthSession)
+                        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
+                               AuthSession.id != (keep_session or 0))
+                        .values(revoked_at=now))
+        session.execute(update(ApiKey)
+                        .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None),
+                               ApiKey.id != (keep_key or 0))
+                        .values(revoked_at=now))
     try:
         session.flush()
     except IntegrityError as exc:
         raise Conflict("A user with this email already exists") from exc
+    session.expire(user, ["role", "team"])  # role_id/team_id may have changed: reload what they point to
     if changes:
         record_change(session, actor, "users", user.id, "update", changes)
     return user
+
+
+def _keep_an_admin(session: Session, user: User, values: dict[str, Any]) -> None:
+    """Refuse to deactivate or demote the last active administrator: nobody could manage accounts any more."""
+    if not (user.is_active and user.role.is_admin):
+        return
+    demoted = "role_id" in values and not session.get(Role, values["role_id"]).is_admin
+    if not (values.get("is_active") is False or demoted):
+        return
+    others = session.scalar(select(func.count()).select_from(User).join(Role, User.role_id == Role.id)
+                            .where(Role.is_admin.is_(True), User.is_active.is_(True), User.id != user.id))
+    if not others:
+        field = "is_active" if values.get("is_active") is False else "role"
+        raise ValidationFailed([FieldError(field, "the last active administrator cannot be deactivated or "
+                                                  "demoted", "last_admin")])
 
 
 def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
@@ -391,15 +523,23 @@ def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = _get(session, User, user_id)
     if user is None:
         raise NotFound("User")
     return user
 
 
 def user_exists(session: Session, actor: Actor, user_id: int) -> bool:
-    user = session.get(User, user_id)
+    user = _get(session, User, user_id)
     return user is not None and user.is_active
+
+
+def _flush_unique(session: Session, message: str) -> None:
+    """Flush; a unique constraint hit by a concurrent request is a 409 like the checks before it."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
 
 
 def team_dict(team: Team) -> dict[str, Any]:
@@ -437,23 +577,24 @@ def create_team(session: Session, actor: Actor, data: Any) -> Team:
         raise Conflict("A team with this name already exists")
     team = Team(**values)
     session.add(team)
-    session.flush()
+    _flush_unique(session, "A team with this name already exists")
     record_change(session, actor, "teams", team.id, "create", {k: [None, v] for k, v in values.items()})
     return team
 
 
 def update_team(session: Session, actor: Actor, team_id: int, data: Any) -> Team:
     _require_admin(actor)
-    team = session.get(Team, team_id)
+    team = _get(session, Team, team_id)
     if team is None:
         raise NotFound("Team")
     values = _clean_team(data)
-    if "name" in values and session.scalar(select(Team.id).where(Team.name == values["name"], Team.id != team_id)):
+    if "name" in values and session.scalar(select(Team.id).where(Team.name == values["name"],
+                                                                 Team.id != team_id)):
         raise Conflict("A team with this name already exists")
     changes = {k: [getattr(team, k), v] for k, v in values.items() if getattr(team, k) != v}
     for key, value in values.items():
         setattr(team, key, value)
-    session.flush()
+    _flush_unique(session, "A team with this name already exists")
     if changes:
         record_change(session, actor, "teams", team.id, "update", changes)
     return team
@@ -461,7 +602,7 @@ def update_team(session: Session, actor: Actor, team_id: int, data: Any) -> Team
 
 def delete_team(session: Session, actor: Actor, team_id: int) -> None:
     _require_admin(actor)
-    team = session.get(Team, team_id)
+    team = _get(session, Team, team_id)
     if team is None:
         raise NotFound("Team")
     session.execute(update(User).where(User.team_id == team_id).values(team_id=None))
@@ -483,8 +624,8 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
     for key, value in data.items():
         if key == "name" and creating:
             if not isinstance(value, str) or not ft_identifier(value):
-                errors.append(FieldError("name", "lowercase letters, digits and _ (2-64), starting with a letter",
-                                         "invalid"))
+                errors.append(FieldError("name", "lowercase letters, digits and _ (2-64), starting with a "
+                                                 "letter", "invalid"))
             else:
                 out["name"] = value
         elif key == "label":
@@ -496,13 +637,16 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
             if not isinstance(value, dict):
                 errors.append(FieldError("permissions", "expected {object: [actions]}", "type"))
                 continue
+            bad = len(errors)
             for obj, actions in value.items():
                 if obj != "*" and obj not in objects:
                     errors.append(FieldError(f"permissions.{obj}", "unknown object", "unknown_object"))
-                elif not isinstance(actions, list) or any(a not in ACTIONS for a in actions):
-                    errors.append(FieldError(f"permissions.{obj}", f"actions must be among {', '.join(ACTIONS)}",
-                                             "invalid_choice"))
-            out["permissions"] = {k: sorted(set(v)) for k, v in value.items() if isinstance(v, list)}
+                elif not isinstance(actions, list) or any(not isinstance(a, str) or a not in ACTIONS
+                                                          for a in actions):
+                    errors.append(FieldError(f"permissions.{obj}",
+                                             f"actions must be among {', '.join(ACTIONS)}", "invalid_choice"))
+            if len(errors) == bad:
+                out["permissions"] = {k: sorted(set(v)) for k, v in value.items()}
         elif key == "field_access":
             if not isinstance(value, dict):
                 errors.append(FieldError("field_access", "expected {object: {field: level}}", "type"))
@@ -516,13 +660,14 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
                     continue
                 known = load_view(session, obj).fields
                 for fname, level in fields.items():
+                    where = f"field_access.{obj}.{fname}"
                     if fname not in known:
-                        errors.append(FieldError(f"field_access.{obj}.{fname}", "unknown field", "unknown_field"))
+                        errors.append(FieldError(where, "unknown field", "unknown_field"))
                     elif fname in ("id", "version"):
-                        errors.append(FieldError(f"field_access.{obj}.{fname}", "cannot be restricted", "invalid"))
-                    elif level not in FIELD_ACCESS_LEVELS:
-                        errors.append(FieldError(f"field_access.{obj}.{fname}",
-                                                 f"must be one of {', '.join(FIELD_ACCESS_LEVELS)}", "invalid_choice"))
+                        errors.append(FieldError(where, "cannot be restricted", "invalid"))
+                    elif not isinstance(level, str) or level not in FIELD_ACCESS_LEVELS:
+                        errors.append(FieldError(where, f"must be one of {', '.join(FIELD_ACCESS_LEVELS)}",
+                                                 "invalid_choice"))
             out["field_access"] = value
         else:
             errors.append(FieldError(key, f"unknown field '{key}'", "unknown_field"))
@@ -532,8 +677,6 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
 
 
 def ft_identifier(value: str) -> bool:
-    import re
-
     return bool(re.fullmatch(r"[a-z][a-z0-9_]{1,63}", value))
 
 
@@ -547,14 +690,14 @@ def create_role(session: Session, actor: Actor, data: Any) -> Role:
     role = Role(label=values.get("label", values["name"]), permissions=values.get("permissions", {}),
                 field_access=values.get("field_access", {}), name=values["name"], is_admin=False)
     session.add(role)
-    session.flush()
+    _flush_unique(session, "A role with this name already exists")
     record_change(session, actor, "roles", role.id, "create", {k: [None, v] for k, v in values.items()})
     return role
 
 
 def update_role(session: Session, actor: Actor, role_id: int, data: Any) -> Role:
     _require_admin(actor)
-    role = session.get(Role, role_id)
+    role = _get(session, Role, role_id)
     if role is None:
         raise NotFound("Role")
     if role.is_admin:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sextant.contacts.models import Company, ContactCompany
 from sextant.core.audit import record_change
-from sextant.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from sextant.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from sextant.core.metadata import load_view
 from sextant.core.permissions import Actor
 from sextant.core.records import fetch, serialize, visible_clause
@@ -105,11 +105,16 @@ def link(session: Session, actor: Actor, contact_id: int, data: Any) -> dict[str
 
 def _existing(session: Session, actor: Actor, contact_id: int, company_id: int) -> ContactCompany:
     _writable_contact(session, actor, contact_id)
+    try:
+        _visible_company(session, actor, company_id)
+    except DomainError as exc:
+        # A link to a company out of reach is itself out of reach: the same 404 as no link at all, so the
+        # answer never tells whether this person is linked to a company the caller cannot see.
+        raise NotFound("Link") from exc
     row = session.scalar(select(ContactCompany).where(ContactCompany.contact_id == contact_id,
                                                       ContactCompany.company_id == company_id))
     if row is None:
         raise NotFound("Link")
-    _visible_company(session, actor, company_id)
     return row
 
 

@@ -94,8 +94,9 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
     elif session.scalar(select(CustomField.id).where(CustomField.object_name == object_name,
                                                      CustomField.name == name)):
         errors.append(FieldError("name", f"'{name}' already exists on {object_name} (maybe retired)", "duplicate"))
-    if ftype not in ft.FIELD_TYPES:
+    if not isinstance(ftype, str) or ftype not in ft.FIELD_TYPES:
         errors.append(FieldError("type", f"must be one of: {', '.join(ft.FIELD_TYPES)}", "invalid_choice"))
+        ftype = None
     label = data.get("label", name)
     if not isinstance(label, str) or not label.strip() or len(label) > 120:
         errors.append(FieldError("label", "is required (at most 120 characters)", "required"))
@@ -111,7 +112,7 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
     elif reference is not None:
         errors.append(FieldError("reference", "only reference fields point to an object", "invalid"))
     unique = data.get("unique", False)
-    if not isinstance(unique, bool) or (unique and ftype not in UNIQUE_TYPES):
+    if not isinstance(unique, bool) or (unique and ftype is not None and ftype not in UNIQUE_TYPES):
         errors.append(FieldError("unique", f"only {', '.join(sorted(UNIQUE_TYPES))} fields can be unique", "invalid"))
     errors += _common(data)
     if errors:
@@ -177,7 +178,10 @@ def update_field(session: Session, actor: Actor, object_name: str, name: str, da
             errors.append(FieldError("options", "only select fields have options", "invalid"))
         else:
             options = _clean_options(data["options"], errors)
-    default = _check_default(cf.type, data.get("default"), options, errors) if "default" in data else cf.default
+    default = cf.default
+    if "default" in data or "options" in data:
+        # New options must still hold the default (which may itself be changing).
+        default = _check_default(cf.type, data.get("default", cf.default), options, errors)
     if errors:
         raise ValidationFailed(errors)
     changes = {}
@@ -185,6 +189,10 @@ def update_field(session: Session, actor: Actor, object_name: str, name: str, da
         value = {"options": options, "default": default}.get(key, data[key])
         if key == "label":
             value = value.strip()
+        elif value is None and key in ("help_text", "section"):
+            value = "" if key == "help_text" else "Custom fields"
+        elif value is None and key == "position":
+            value = cf.position
         if getattr(cf, key) != value:
             changes[key] = [getattr(cf, key), value]
             setattr(cf, key, value)

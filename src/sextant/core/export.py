@@ -42,8 +42,15 @@ def cell(fdef: FieldDef, value: Any) -> str:
     return text
 
 
-def prepare(session: Session, actor: Actor, object_name: str, *, filter: Any = None, sort: Any = None,
-            fields: list[str] | None = None) -> tuple[ObjectView, list[FieldDef]]:
+def prepare(
+    session: Session,
+    actor: Actor,
+    object_name: str,
+    *,
+    filter: Any = None,
+    sort: Any = None,
+    fields: list[str] | None = None,
+) -> tuple[ObjectView, list[FieldDef]]:
     """Check rights and arguments now (so errors are proper 4xx), and write the audit entry."""
     view = load_view(session, object_name)
     actor.require(object_name, "read")
@@ -52,18 +59,27 @@ def prepare(session: Session, actor: Actor, object_name: str, *, filter: Any = N
     names = fields or [n for n in readable if n != "version"]
     unknown = [n for n in names if n not in readable]
     if unknown:
-        raise ValidationFailed([FieldError("fields", f"unknown field '{u}' on {object_name}", "unknown_field")
-                                for u in unknown])
+        raise ValidationFailed(
+            [FieldError("fields", f"unknown field '{u}' on {object_name}", "unknown_field") for u in unknown]
+        )
     dialect = session.get_bind().dialect.name
     compile_filter(view, actor, filter, dialect)
     parse_sort(view, actor, sort, dialect)
-    record_change(session, actor, object_name, 0, "export",
-                  {"filter": [None, filter], "sort": [None, sort], "fields": [None, names]}, event=True)
+    record_change(
+        session,
+        actor,
+        object_name,
+        0,
+        "export",
+        {"filter": [None, filter], "sort": [None, sort], "fields": [None, names]},
+        event=True,
+    )
     return view, [readable[n] for n in names]
 
 
-def stream_csv(actor: Actor, object_name: str, columns: list[FieldDef], *, filter: Any = None,
-               sort: Any = None) -> Iterator[bytes]:
+def stream_csv(
+    actor: Actor, object_name: str, columns: list[FieldDef], *, filter: Any = None, sort: Any = None
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([f.name for f in columns])
@@ -89,8 +105,9 @@ def stream_csv(actor: Actor, object_name: str, columns: list[FieldDef], *, filte
             for row in rows:
                 record = row[0]
                 custom = record.custom or {}
-                writer.writerow([cell(f, custom.get(f.name) if f.custom else getattr(record, f.name))
-                                 for f in columns])
+                writer.writerow(
+                    [cell(f, custom.get(f.name) if f.custom else getattr(record, f.name)) for f in columns]
+                )
             yield buffer.getvalue().encode()
             if len(rows) < BATCH:
                 break

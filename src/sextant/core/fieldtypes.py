@@ -36,6 +36,7 @@ NUMERIC_TYPES = {"number", "currency", "percent"}
 STRINGY_TYPES = {"text", "long_text", "email", "phone", "url", "single_select"}
 DEFAULT_MAX_LENGTH = {"text": 255, "long_text": 100_000, "email": 254, "phone": 40, "url": 2048}
 MAX_ABS_NUMBER = 1e15  # beyond this a CRM figure is a typo, and floats lose cents
+MAX_INTEGER = 2**31 - 1  # ids and INTEGER columns are 32-bit on PostgreSQL
 
 
 class ValueError_(Exception):  # noqa: N801 - distinct from the builtin, caught by callers
@@ -71,7 +72,10 @@ def normalise_domain(raw: str) -> str:
     text = raw.strip().lower()
     if "://" not in text:
         text = "http://" + text
-    host = (urlparse(text).hostname or "").rstrip(".")
+    try:
+        host = (urlparse(text).hostname or "").rstrip(".")
+    except ValueError as exc:  # urlparse refuses some inputs outright ("http://[x": invalid IPv6 URL)
+        raise ValueError_("not a valid domain", "invalid_domain") from exc
     if host.startswith("www."):
         host = host[4:]
     try:
@@ -87,8 +91,12 @@ def normalise_url(raw: str) -> str:
     text = raw.strip()
     if "://" not in text:
         text = "https://" + text
-    parsed = urlparse(text)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or "." not in parsed.hostname:
+    try:
+        parsed = urlparse(text)
+        hostname = parsed.hostname
+    except ValueError as exc:  # "http://[x": invalid IPv6 URL, bad port ...
+        raise ValueError_("not a valid http(s) URL", "invalid_url") from exc
+    if parsed.scheme not in ("http", "https") or not hostname or "." not in hostname:
         raise ValueError_("not a valid http(s) URL", "invalid_url")
     return text
 
@@ -143,14 +151,17 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError_("expected an ISO 8601 date-time", "type")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    if not (1 <= dt.year <= 9999):
-        raise ValueError_("date-time out of range", "out_of_range")
-    return dt.astimezone(UTC)
+    try:
+        # An offset can push the first or last day of the calendar beyond what datetime can hold.
+        return dt.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError_("date-time out of range", "out_of_range") from exc
 
 
 def format_datetime(dt: datetime) -> str:
     """Fixed-width UTC text, so that string comparison in JSON columns orders like time."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    dt = dt.astimezone(UTC)
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.%fZ")  # %Y does not pad years before 1000
 
 
 def option_values(options: list[dict[str, Any]] | None) -> list[str]:
@@ -216,7 +227,7 @@ def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = Non
     if ftype == "reference":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError_("expected a record id (integer)", "type")
-        if value <= 0 or value > 2**62:
+        if value <= 0 or value > MAX_INTEGER:
             raise ValueError_("expected a record id (positive integer)", "type")
         return value
     raise ValueError_(f"unknown field type {ftype}", "type")

@@ -16,7 +16,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, cast, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import Boolean, and_, case, cast, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,6 +49,7 @@ OPS_BY_TYPE: dict[str, set[str]] = {
     "reference": COMMON_OPS,
 }
 ALL_OPS = sorted(set().union(*OPS_BY_TYPE.values()))
+MAX_DURATION = timedelta(days=365 * 1000)
 UNITS = {"minutes", "hours", "days", "weeks", "months", "years"}
 PERIODS = {"today", "yesterday", "tomorrow", "this_week", "last_week", "next_week", "this_month", "last_month",
            "next_month", "this_quarter", "last_quarter", "next_quarter", "this_year", "last_year", "next_year"}
@@ -83,7 +84,10 @@ class _Compiler:
                 return and_(true(), *parts)
             return or_(false(), *parts)
         if keys == {"not"}:
-            return not_(self.node(node["not"], f"{path}.not", depth + 1))
+            # SQL's NOT of an unknown (NULL) comparison is unknown: "not city = Lyon" must still match a
+            # record without a city, exactly as "city ne Lyon" does.
+            inner = self.node(node["not"], f"{path}.not", depth + 1)
+            return not_(func.coalesce(inner, false(), type_=Boolean))
         if "field" in node and "op" in node and keys <= {"field", "op", "value"}:
             return self.condition(node, path)
         return self.fail(path, "expected {field, op, value} or a group {and: [...]}, {or: [...]}, {not: {...}}")
@@ -137,6 +141,8 @@ class _Compiler:
             except ft.ValueError_:
                 return raw.strip()
         value = ft.coerce(ftype, raw, max_length=10_000, free_values=True)
+        if fdef.integer and abs(value) > ft.MAX_INTEGER:  # PostgreSQL refuses it as an INTEGER operand
+            raise ft.ValueError_(f"must be between -{ft.MAX_INTEGER} and {ft.MAX_INTEGER}", "out_of_range")
         return self.storable(fdef, value)
 
     def storable(self, fdef: FieldDef, value: Any) -> Any:
@@ -196,7 +202,10 @@ class _Compiler:
             if value is None:
                 length = case((func.jsonb_typeof(doc) == "array", func.jsonb_array_length(doc)), else_=0)
                 return length > 0
-            return doc.op("@>")(cast(json.dumps([value]), JSONB))
+            # A record without the value has NULL here: "not contains" must still match it, as on SQLite.
+            # A typed literal: cast(json.dumps(...), JSONB) would serialise the text again, into a JSON string.
+            contains = doc.op("@>", return_type=Boolean)(literal([value], type_=JSONB))
+            return func.coalesce(contains, false(), type_=Boolean)
         source = func.json_each(model.custom, f'$."{fdef.name}"') if fdef.custom else func.json_each(
             getattr(model, fdef.name))
         each = source.table_valued("value")
@@ -207,7 +216,7 @@ class _Compiler:
 
     def relative(self, fdef: FieldDef, col: Any, op: str, raw: Any) -> ColumnElement[bool]:
         if op == "in_period":
-            if raw not in PERIODS:
+            if not isinstance(raw, str) or raw not in PERIODS:
                 raise ft.ValueError_(f"expected one of: {', '.join(sorted(PERIODS))}")
             start, end = period_bounds(raw, self.now)
         else:
@@ -249,15 +258,17 @@ def _duration(raw: Any) -> timedelta:
         raise ft.ValueError_("expected '30 days' or {amount: 30, unit: 'days'}")
     if isinstance(amount, bool) or not isinstance(amount, int) or not (0 < amount <= 100_000):
         raise ft.ValueError_("amount must be a positive whole number")
-    if unit not in UNITS:
+    if not isinstance(unit, str) or unit not in UNITS:
         raise ft.ValueError_(f"unit must be one of: {', '.join(sorted(UNITS))}")
     if unit == "months":
-        return timedelta(days=30 * amount)
-    if unit == "years":
-        return timedelta(days=365 * amount)
-    if amount > 36_500 and unit in ("days", "weeks"):
-        raise ft.ValueError_("duration too long")
-    return timedelta(**{unit: amount})
+        delta = timedelta(days=30 * amount)
+    elif unit == "years":
+        delta = timedelta(days=365 * amount)
+    else:
+        delta = timedelta(**{unit: amount})
+    if delta > MAX_DURATION:  # also keeps now ± delta inside the calendar
+        raise ft.ValueError_("duration too long (at most 1000 years)", "out_of_range")
+    return delta
 
 
 def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
@@ -311,6 +322,9 @@ def parse_filter_param(raw: str | None) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValidationFailed([FieldError("filter", f"not valid JSON: {exc.msg}", "malformed_json")]) from exc
+    except RecursionError as exc:  # thousands of nested brackets: refuse before the compiler sees them
+        raise ValidationFailed([FieldError("filter", f"filter nesting deeper than {MAX_DEPTH}",
+                                           "invalid_filter")]) from exc
 
 
 def compile_filter(view: ObjectView, actor: Actor, node: Any, dialect: str, *, now: datetime | None = None,

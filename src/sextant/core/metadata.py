@@ -78,6 +78,11 @@ class ObjectDef:
     icon: str = "box"
     # Hook that normalises/validates object-specific rules (dedupe a domain, derive a full name).
     before_save: Callable[..., None] | None = None
+    # After the row is flushed: (session, actor, view, record, changes, created) -> None (stage history ...).
+    after_save: Callable[..., None] | None = None
+    # Inputs that are not columns, handled after the flush: name -> (session, actor, view, record, value)
+    # returning the audit changes they made (an activity's links to records ...).
+    virtual_inputs: dict[str, Callable[..., dict[str, Any]]] = field(default_factory=dict)
     # Related lists: (label, object name, via) shown on a record page.
     related: list[dict[str, Any]] = field(default_factory=list)
 
@@ -198,6 +203,8 @@ class ObjectView:
     objdef: ObjectDef
     fields: dict[str, FieldDef]
     sharing: str
+    # API names of retired custom fields: their stored values stay, but nothing may show them (history ...).
+    retired: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -211,9 +218,13 @@ class ObjectView:
 def load_view(session: Session, name: str) -> ObjectView:
     objdef = registry.get(name)
     fields = objdef.standard()
-    for cf in custom_fields(session, name):
-        fields[cf.name] = cf.to_field_def()
-    return ObjectView(objdef=objdef, fields=fields, sharing=sharing_for(session, name))
+    retired = set()
+    for cf in custom_fields(session, name, include_retired=True):
+        if cf.retired_at is None:
+            fields[cf.name] = cf.to_field_def()
+        else:
+            retired.add(cf.name)
+    return ObjectView(objdef=objdef, fields=fields, sharing=sharing_for(session, name), retired=frozenset(retired))
 
 
 def with_label(fdef: FieldDef, label: str) -> FieldDef:

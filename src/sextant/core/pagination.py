@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import Boolean, and_, false, literal, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from sextant.core import fieldtypes as ft
@@ -111,6 +111,8 @@ def cursor_clause(keys: list[SortKey], cursor: str) -> ColumnElement[bool]:
         values = [_from_json(k.fdef, v) for k, v in zip(keys, values, strict=True)]
     except ft.ValueError_ as exc:
         raise ValidationFailed([FieldError("cursor", "malformed cursor", "invalid_cursor")]) from exc
+    # SQLAlchemy refuses `expr > True`: booleans are compared as typed bound values.
+    values = [literal(v, Boolean()) if isinstance(v, bool) else v for v in values]
     alternatives = []
     prefix: list[ColumnElement[bool]] = []
     for key, value in zip(keys, values, strict=True):

@@ -9,7 +9,7 @@ and the search index.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -63,7 +63,8 @@ def visible_clause(session: Session, actor: Actor, view: ObjectView) -> ColumnEl
 def fetch(session: Session, actor: Actor, view: ObjectView, record_id: int, *, deleted: bool | None = False,
           for_write: bool = False) -> Any:
     """The record if the actor may see it, else NotFound (never a hint that it exists)."""
-    record = session.get(view.model, record_id) if isinstance(record_id, int) else None
+    valid = isinstance(record_id, int) and not isinstance(record_id, bool) and 0 < record_id <= ft.MAX_INTEGER
+    record = session.get(view.model, record_id) if valid else None  # an id beyond the column's range: none
     if record is None:
         raise NotFound(view.objdef.singular)
     if deleted is not None and (record.deleted_at is not None) != deleted:
@@ -134,7 +135,7 @@ def list_records(session: Session, actor: Actor, object_name: str, *, filter: An
         stmt = stmt.where(where)
     if extra is not None:
         stmt = stmt.where(extra)
-    keys = parse_sort(view, actor, sort, dialect)
+    keys = parse_sort(view, actor, sort or _default_sort(view, actor), dialect)
     total = None
     if with_total:
         total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -147,6 +148,15 @@ def list_records(session: Session, actor: Actor, object_name: str, *, filter: An
         rows = rows[:limit]
         next_cursor = encode_cursor(keys, list(rows[-1][1:]))
     return Page([serialize(view, actor, r[0], only) for r in rows], next_cursor, total)
+
+
+def _default_sort(view: ObjectView, actor: Actor) -> list[str]:
+    """The object's default order without the keys this role may not read (ordering by a hidden field would
+    rank records by it); id, in the direction of the last key, when nothing is left."""
+    hidden = actor.hidden_fields(view.name)
+    keys = list(view.objdef.default_sort)
+    kept = [k for k in keys if k.lstrip("-+") not in hidden]
+    return kept or ["-id" if keys and keys[-1].startswith("-") else "id"]
 
 
 def get_record(session: Session, actor: Actor, object_name: str, record_id: int,
@@ -174,6 +184,7 @@ class Cleaned:
     columns: dict[str, Any]
     custom: dict[str, Any]
     errors: list[FieldError]
+    virtual: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, default: Any = None) -> Any:
         if name in self.columns:
@@ -196,6 +207,9 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
     cleaned = Cleaned({}, {}, [])
     for name, raw in data.items():
         where = f"{path}{name}"
+        if name in view.objdef.virtual_inputs:
+            cleaned.virtual[name] = raw
+            continue
         fdef = view.fields.get(name)
         level = actor.field_level(view.name, name)
         if fdef is None or level == "hidden":
@@ -218,6 +232,10 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
                 cleaned.errors.append(FieldError(where, "expected a whole number", "type"))
                 continue
             value = int(value)
+        if fdef.integer and value is not None and abs(value) > ft.MAX_INTEGER:  # an INTEGER column
+            cleaned.errors.append(FieldError(where, f"must be between -{ft.MAX_INTEGER} and {ft.MAX_INTEGER}",
+                                             "out_of_range"))
+            continue
         if value is not None and fdef.type == "reference" and not _reference_ok(session, actor, fdef, value):
             cleaned.errors.append(FieldError(
                 where, f"no {fdef.reference} record #{value} that you can see", "invalid_reference"))
@@ -227,9 +245,12 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
         for fdef in view.fields.values():
             if fdef.custom and not cleaned.has(fdef.name) and fdef.default is not None:
                 cleaned.custom[fdef.name] = fdef.default
+    reported = {e.field for e in cleaned.errors}
     for fdef in view.fields.values():
-        if not fdef.required:
+        if not fdef.required or f"{path}{fdef.name}" in reported:  # an invalid value is not also "required"
             continue
+        if actor.field_level(view.name, fdef.name) != "edit":
+            continue  # a role is not held to a field it may not write (nor told a hidden one's name)
         present = cleaned.get(fdef.name) if cleaned.has(fdef.name) else (
             None if creating else _current(record, fdef))
         if present in (None, "", []) and (creating or cleaned.has(fdef.name)):
@@ -281,6 +302,18 @@ def _check_unique(session: Session, view: ObjectView, cleaned: Cleaned, record_i
                           errors=errors)
 
 
+def _before_save(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any,
+                 path: str) -> None:
+    """The object's own rules. They name fields as the object knows them ("amount"); inside a bulk call or a
+    composite one (a lead conversion's "deal.") their errors get the same prefix as clean_input's."""
+    if not view.objdef.before_save:
+        return
+    known = len(cleaned.errors)
+    view.objdef.before_save(session, actor, view, cleaned, record)
+    for err in cleaned.errors[known:]:
+        err.field = f"{path}{err.field}"
+
+
 def _raise_if(cleaned: Cleaned) -> None:
     if cleaned.errors:
         raise ValidationFailed(cleaned.errors)
@@ -298,8 +331,7 @@ def create_record(session: Session, actor: Actor, object_name: str, data: Any, *
 def _create(session: Session, actor: Actor, view: ObjectView, data: Any, *, path: str = "",
             emit: bool = True) -> Any:
     cleaned = clean_input(session, actor, view, data, creating=True, path=path)
-    if view.objdef.before_save:
-        view.objdef.before_save(session, actor, view, cleaned, None)
+    _before_save(session, actor, view, cleaned, None, path)
     _raise_if(cleaned)
     _check_unique(session, view, cleaned, None, path)
     columns = dict(cleaned.columns)
@@ -311,6 +343,7 @@ def _create(session: Session, actor: Actor, view: ObjectView, data: Any, *, path
     _flush(session, view)
     changes = {k: [None, ft.to_json(view.fields[k].type, v)] for k, v in columns.items() if v not in (None, [])}
     changes.update({k: [None, v] for k, v in cleaned.custom.items() if v not in (None, [])})
+    _after_save(session, actor, view, record, cleaned, changes, created=True, path=path)
     record_change(session, actor, view.name, record.id, "create", changes, event=emit)
     search.index_record(session, view, record)
     return record
@@ -334,8 +367,7 @@ def _update(session: Session, actor: Actor, view: ObjectView, record_id: int, da
             current_version=record.version,
         )
     cleaned = clean_input(session, actor, view, data, creating=False, record=record, path=path)
-    if view.objdef.before_save:
-        view.objdef.before_save(session, actor, view, cleaned, record)
+    _before_save(session, actor, view, cleaned, record, path)
     _raise_if(cleaned)
     # Handing a record to an owner outside your reach is allowed: you may write it now, and it leaves your view.
     _check_unique(session, view, cleaned, record.id, path)
@@ -355,11 +387,14 @@ def _update(session: Session, actor: Actor, view: ObjectView, record_id: int, da
                 else:
                     merged[name] = value
         record.custom = merged
-    if not changes:
+    if not changes and not cleaned.virtual:
         return record
     record.updated_at = utcnow()
     record.updated_by_id = actor.user_id
     _flush(session, view)
+    _after_save(session, actor, view, record, cleaned, changes, created=False, path=path)
+    if not changes:
+        return record
     record_change(session, actor, view.name, record.id, "update", changes, event=emit,
                   payload={"version": record.version})
     search.index_record(session, view, record)
@@ -396,6 +431,20 @@ def restore_record(session: Session, actor: Actor, object_name: str, record_id: 
     record_change(session, actor, view.name, record.id, "restore", {})
     search.index_record(session, view, record)
     return serialize(view, actor, record)
+
+
+def _after_save(session: Session, actor: Actor, view: ObjectView, record: Any, cleaned: Cleaned,
+                changes: dict[str, Any], *, created: bool, path: str) -> None:
+    for name, raw in cleaned.virtual.items():
+        try:
+            changes.update(view.objdef.virtual_inputs[name](session, actor, view, record, raw))
+        except DomainError as exc:
+            for err in exc.errors:
+                err.field = f"{path}{err.field}"
+            raise
+    if view.objdef.after_save:
+        view.objdef.after_save(session, actor, view, record, changes, created)
+    session.flush()
 
 
 def _flush(session: Session, view: ObjectView) -> None:
@@ -474,6 +523,33 @@ def _bulk(session: Session, items: list[Any], op: Callable[[int, Any], dict[str,
 
 # -- history -----------------------------------------------------------------------------------------------
 
+class _LinkReach:
+    """History entries of links (a person's companies ...) are keyed by the other object's name, their values
+    naming the other record as `<singular>_id`: {"companies": [None, {"company_id": 7, ...}]}. A link to a
+    record the actor cannot reach is not shown, as the link lists themselves do not show it."""
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session, self.actor = session, actor
+        self.views: dict[str, ObjectView] = {}
+
+    def shows(self, key: str, change: Any) -> bool:
+        if not registry.has(key) or not isinstance(change, list):
+            return True
+        if key not in self.views:
+            self.views[key] = load_view(self.session, key)
+        view = self.views[key]
+        id_key = f"{view.objdef.singular.lower().replace(' ', '_')}_id"
+        for side in change:
+            if isinstance(side, dict) and id_key in side:
+                if not self.actor.can(key, "read"):
+                    return False
+                try:
+                    fetch(self.session, self.actor, view, side[id_key], deleted=None)
+                except DomainError:
+                    return False
+        return True
+
+
 def history(session: Session, actor: Actor, object_name: str, record_id: int, *, limit: int = 50,
             before: int | None = None) -> dict[str, Any]:
     view = load_view(session, object_name)
@@ -481,19 +557,21 @@ def history(session: Session, actor: Actor, object_name: str, record_id: int, *,
     fetch(session, actor, view, record_id, deleted=None)
     if not (1 <= limit <= 200):
         raise ValidationFailed([FieldError("limit", "must be between 1 and 200", "range")])
-    hidden = actor.hidden_fields(view.name)
+    hidden = actor.hidden_fields(view.name) | view.retired
     stmt = select(AuditEntry).where(AuditEntry.object_name == view.name, AuditEntry.record_id == record_id)
     if before is not None:
         stmt = stmt.where(AuditEntry.id < before)
     items = []
     last_id = None
+    reach = _LinkReach(session, actor)
     # Entries whose every change is hidden are skipped, so we may need more than one batch.
     while len(items) < limit:
         batch = list(session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit * 2)))
         for entry in batch:
             last_id = entry.id
-            changes = {k: v for k, v in (entry.changes or {}).items() if k not in hidden}
-            if entry.action == "update" and not changes:
+            changes = {k: v for k, v in (entry.changes or {}).items()
+                       if k not in hidden and reach.shows(k, v)}
+            if entry.action != "create" and entry.changes and not changes:
                 continue
             items.append({"id": entry.id, "at": ft.format_datetime(entry.at), "actor_id": entry.actor_id,
                           "actor": entry.actor_label, "action": entry.action, "changes": changes})

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from sextant.core import export as export_mod
+from sextant.core import fieldtypes as ft
 from sextant.core import records
 from sextant.core.deps import ActorDep, SessionDep
 from sextant.core.errors import FieldError, ValidationFailed
@@ -26,6 +27,7 @@ CursorQ = Annotated[str | None, Query(max_length=4000)]
 FieldsQ = Annotated[str | None, Query(description="Comma-separated fields to return", max_length=4000)]
 TotalQ = Annotated[bool, Query(description="Also count every matching record")]
 DeletedQ = Annotated[bool, Query(description="List the trash (soft-deleted records) instead")]
+RecordId = Annotated[int, Path(ge=1, le=ft.MAX_INTEGER, description="The record's id")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="Record version, e.g. \"3\"", max_length=40)]
 
 
@@ -96,6 +98,10 @@ def object_router(objdef: ObjectDef) -> APIRouter:
                 errors.append(FieldError(key, f"expected {kind.__name__}", "type"))
         if isinstance(body.get("fields"), list) and not all(isinstance(f, str) for f in body["fields"]):
             errors.append(FieldError("fields", "expected a list of strings", "type"))
+        sort = body.get("sort")
+        if sort is not None and not isinstance(sort, str) and not (
+                isinstance(sort, list) and all(isinstance(s, str) for s in sort)):
+            errors.append(FieldError("sort", "expected a string or a list of strings", "type"))
         if errors:
             raise ValidationFailed(errors)
         return _page(records.list_records(
@@ -140,13 +146,13 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
     @router.get("/{record_id}", summary=f"Read a {objdef.singular.lower()}", responses={200: _json(record)},
                 operation_id=f"get_{name}")
-    def read(record_id: int, session: SessionDep, actor: ActorDep, fields: FieldsQ = None) -> Any:
+    def read(record_id: RecordId, session: SessionDep, actor: ActorDep, fields: FieldsQ = None) -> Any:
         return records.get_record(session, actor, name, record_id, _fields(fields))
 
     @router.patch("/{record_id}", summary=f"Update a {objdef.singular.lower()} (partial)",
                   responses={200: _json(record)}, openapi_extra=_body(input_schema(objdef)),
                   operation_id=f"update_{name}")
-    def update(record_id: int, session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()],
+    def update(record_id: RecordId, session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()],
                if_match: IfMatch = None) -> Any:
         data = dict(body)
         version = parse_version(if_match)
@@ -159,13 +165,13 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
     @router.delete("/{record_id}", summary=f"Delete a {objdef.singular.lower()} (to the trash)",
                    status_code=204, operation_id=f"delete_{name}")
-    def delete(record_id: int, session: SessionDep, actor: ActorDep, if_match: IfMatch = None) -> Response:
+    def delete(record_id: RecordId, session: SessionDep, actor: ActorDep, if_match: IfMatch = None) -> Response:
         records.delete_record(session, actor, name, record_id, parse_version(if_match))
         return Response(status_code=204)
 
     @router.post("/{record_id}/restore", summary=f"Restore a deleted {objdef.singular.lower()}",
                  responses={200: _json(record)}, operation_id=f"restore_{name}")
-    def restore(record_id: int, session: SessionDep, actor: ActorDep) -> Any:
+    def restore(record_id: RecordId, session: SessionDep, actor: ActorDep) -> Any:
         return records.restore_record(session, actor, name, record_id)
 
     history_schema = {"type": "object", "required": ["items"], "properties": {
@@ -177,9 +183,9 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
     @router.get("/{record_id}/history", summary="The record's audit trail", responses={200: _json(history_schema)},
                 operation_id=f"history_{name}")
-    def history(record_id: int, session: SessionDep, actor: ActorDep,
+    def history(record_id: RecordId, session: SessionDep, actor: ActorDep,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                before: Annotated[int | None, Query(ge=1)] = None) -> Any:
+                before: Annotated[int | None, Query(ge=1, le=ft.MAX_INTEGER)] = None) -> Any:
         return records.history(session, actor, name, record_id, limit=limit, before=before)
 
     if objdef.related:
@@ -187,7 +193,7 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
         @router.get("/{record_id}/related/{relation}", summary="A related list", responses={200: _json(page)},
                     operation_id=f"related_{name}")
-        def related(record_id: int, relation: str, session: SessionDep, actor: ActorDep, filter: FilterQ = None,
+        def related(record_id: RecordId, relation: str, session: SessionDep, actor: ActorDep, filter: FilterQ = None,
                     sort: SortQ = None, limit: LimitQ = None, cursor: CursorQ = None, fields: FieldsQ = None,
                     total: TotalQ = False) -> Any:
             return _page(records.list_related(session, actor, name, record_id, relation,

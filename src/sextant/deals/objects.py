@@ -56,37 +56,58 @@ def default_pipeline(session: Session) -> Pipeline | None:
     return session.scalar(live.order_by(Pipeline.is_default.desc(), Pipeline.position, Pipeline.id).limit(1))
 
 
-def _deal_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any) -> None:
+def _failed(cleaned: Cleaned, name: str) -> bool:
+    """Whether validation already reported this input (errors may carry a path prefix: `deal.amount`)."""
+    return any(e.field == name or e.field.endswith(f".{name}") for e in cleaned.errors)
+
+
+def _resolve_stage(session: Session, cleaned: Cleaned, record: Any) -> Stage | None:
+    """The stage the deal will be in (filling in pipeline and stage when left out), or None after an error."""
     err = cleaned.errors.append
     creating = record is None
-    pipeline_id = (
-        cleaned.get("pipeline_id") if cleaned.has("pipeline_id") else getattr(record, "pipeline_id", None)
-    )
+    for name in ("pipeline_id", "stage_id"):
+        if cleaned.has(name) and cleaned.get(name) is None and not _failed(cleaned, name):
+            err(FieldError(name, "is required", "required"))
+    if _failed(cleaned, "pipeline_id") or _failed(cleaned, "stage_id"):
+        return None
+    pipeline_given = cleaned.has("pipeline_id")
+    pipeline_id = cleaned.get("pipeline_id") if pipeline_given else getattr(record, "pipeline_id", None)
     stage_id = cleaned.get("stage_id") if cleaned.has("stage_id") else getattr(record, "stage_id", None)
     stage = session.get(Stage, stage_id) if stage_id else None
     if creating and pipeline_id is None:
         pipeline_id = stage.pipeline_id if stage else getattr(default_pipeline(session), "id", None)
         if pipeline_id is None:
             err(FieldError("pipeline_id", "no pipeline exists yet; an admin must create one", "required"))
-            return
+            return None
         cleaned.columns["pipeline_id"] = pipeline_id
     pipeline = session.get(Pipeline, pipeline_id)
     if pipeline is None:
-        return  # the reference check already reported it
-    if stage is None and (creating or (cleaned.has("pipeline_id") and not cleaned.has("stage_id"))):
-        if cleaned.has("pipeline_id") and not creating and pipeline_id != record.pipeline_id:
+        return None
+    entering = creating or pipeline.id != record.pipeline_id
+    if entering and pipeline.archived_at is not None:
+        # Deals already in an archived pipeline may still be worked and closed; no new ones come in.
+        where = "pipeline_id" if pipeline_given else "stage_id"
+        err(FieldError(where, f"pipeline '{pipeline.name}' is archived", "invalid_reference"))
+        return None
+    if stage is None or (entering and not cleaned.has("stage_id")):
+        if not creating and cleaned.has("pipeline_id") and pipeline.id != record.pipeline_id:
             err(FieldError("stage_id", "choose a stage of the new pipeline", "required"))
-            return
+            return None
         stage = next((s for s in pipeline.stages if s.kind == "open"), None)
         if stage is None:
             err(FieldError("stage_id", "this pipeline has no open stage", "invalid"))
-            return
+            return None
         cleaned.columns["stage_id"] = stage.id
-    if stage is None:
-        return
     if stage.pipeline_id != pipeline.id:
         err(FieldError("stage_id", f"stage '{stage.name}' belongs to another pipeline", "invalid_reference"))
-        return
+        return None
+    return stage
+
+
+def _deal_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any) -> None:
+    err = cleaned.errors.append
+    creating = record is None
+    stage = _resolve_stage(session, cleaned, record)
     amount = cleaned.get("amount")
     if amount is not None and amount < 0:
         err(FieldError("amount", "must not be negative", "out_of_range"))
@@ -103,21 +124,26 @@ def _deal_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Clean
         )
     if creating and not cleaned.has("currency"):
         cleaned.columns["currency"] = "USD"
+    if stage is None:
+        return
+    reason = (
+        cleaned.get("lost_reason") if cleaned.has("lost_reason") else getattr(record, "lost_reason", None)
+    )
     stage_changed = creating or stage.id != record.stage_id
     if not stage_changed:
+        if stage.kind == "lost" and not reason and not _failed(cleaned, "lost_reason"):
+            err(FieldError("lost_reason", "a lost deal keeps the reason it was lost", "required"))
         return
     now = utcnow()
     cleaned.columns.update(status=stage.kind, stage_entered_at=now)
     if not cleaned.has("probability"):
         cleaned.columns["probability"] = stage.probability
-    if stage.kind in ("won", "lost"):
-        cleaned.columns["closed_at"] = now
-        if stage.kind == "lost" and not (cleaned.get("lost_reason") or getattr(record, "lost_reason", None)):
+    cleaned.columns["closed_at"] = now if stage.kind in ("won", "lost") else None
+    if stage.kind == "lost":
+        if not reason and not _failed(cleaned, "lost_reason"):
             err(FieldError("lost_reason", "say why the deal was lost", "required"))
-    else:
-        cleaned.columns["closed_at"] = None
-        if record is not None and record.lost_reason and not cleaned.has("lost_reason"):
-            cleaned.columns["lost_reason"] = None
+    elif record is not None and record.lost_reason and not cleaned.has("lost_reason"):
+        cleaned.columns["lost_reason"] = None  # reopened or won after all: the old reason no longer holds
 
 
 def _record_stage_change(

@@ -63,7 +63,7 @@ def _clean_stages(raw: Any) -> list[dict[str, Any]]:
         raise ValidationFailed([FieldError("stages", "expected 2 to 30 stages", "type")])
     out, names = [], set()
     for i, item in enumerate(raw):
-        path = f"stages[{i}]"
+        path = f"stages.{i}"  # the same paths as the request model's own errors (stages.1.probability)
         if not isinstance(item, dict):
             errors.append(FieldError(path, "expected {name, probability, kind}", "type"))
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from sextant.core.deps import ActorDep, SessionDep
 from sextant.core.errors import FieldError, ValidationFailed
@@ -79,5 +80,8 @@ async def submit(key: str, request: Request, session: SessionDep) -> dict[str, A
     if not isinstance(data, dict) or len(data) > 30:
         raise ValidationFailed([FieldError("body", "expected the form's fields", "type")])
     data = {k: v if isinstance(v, str | None) else str(v) for k, v in data.items()}
-    service.submit_form(session, key, data, request.client.host if request.client else None)
+    # The database work is blocking: keep it off the event loop.
+    await run_in_threadpool(
+        service.submit_form, session, key, data, request.client.host if request.client else None
+    )
     return {"status": "received"}

@@ -76,11 +76,17 @@ LEAD_FIELDS = [
 ]
 
 
+def _failed(cleaned: Cleaned, name: str) -> bool:
+    """Whether validation already reported this input (its error may carry a prefix: `records[0].status`)."""
+    return any(e.field == name or e.field.endswith(f".{name}") for e in cleaned.errors)
+
+
 def _lead_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any) -> None:
     err = cleaned.errors.append
     if record is None:
         cleaned.columns.setdefault("status", "new")
-        if not any(cleaned.get(f) for f in ("last_name", "email", "company_name", "first_name")):
+        identifying = ("last_name", "email", "company_name", "first_name")
+        if not any(cleaned.get(f) or _failed(cleaned, f) for f in identifying):
             err(FieldError("last_name", "a lead needs a name, an email or a company", "required"))
     if (
         record is not None
@@ -101,7 +107,7 @@ def _lead_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Clean
         if cleaned.has("disqualified_reason")
         else getattr(record, "disqualified_reason", None)
     )
-    if status == "disqualified" and not reason:
+    if status == "disqualified" and not reason and not _failed(cleaned, "disqualified_reason"):
         err(FieldError("disqualified_reason", "say why the lead is disqualified", "required"))
     if status != "disqualified" and cleaned.has("status") and reason:
         cleaned.columns["disqualified_reason"] = None

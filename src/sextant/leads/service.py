@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sextant.accounts.models import RateLimitBucket, Team, User
 from sextant.contacts import service as contact_links
 from sextant.contacts.models import Company, Contact
+from sextant.contacts.objects import SOURCES
 from sextant.core import records, search
 from sextant.core.audit import record_change
-from sextant.core.db import utcnow
+from sextant.core.db import UTCDateTime, is_postgres, session_scope, utcnow
 from sextant.core.errors import (
     Conflict,
     DomainError,
@@ -65,7 +70,15 @@ PUBLIC_FIELDS = {
     "country",
     "description",
 }
-FORM_RATE = 10  # submissions per IP per form per hour
+# Submissions per client address and form. The window stays shorter than the sweep of old rate-limit rows
+# done at sign-in (twice the login window, 30 minutes by default), which would otherwise reset it early.
+FORM_RATE = 5
+FORM_WINDOW = timedelta(minutes=15)
+MAX_ID = 2**31 - 1
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 # -- conversion --
@@ -90,7 +103,11 @@ def convert(session: Session, actor: Actor, lead_id: int, data: Any) -> dict[str
             [FieldError("status", "a disqualified lead cannot be converted; requalify it first", "invalid")]
         )
     owner_id = data.get("owner_id", lead.owner_id or actor.user_id)
-    company = _company_for(session, actor, lead, data)
+    if "owner_id" in data:
+        user = session.get(User, owner_id) if _is_id(owner_id) else None
+        if user is None or not user.is_active:
+            raise ValidationFailed([FieldError("owner_id", "needs an active user", "invalid_reference")])
+    company = _company_for(session, actor, lead, data, owner_id)
     contact = _contact_for(session, actor, lead, owner_id)
     if company is not None:
         linked = {link["company_id"] for link in contact_links.list_links(session, actor, contact["id"])}
@@ -125,7 +142,9 @@ def convert(session: Session, actor: Actor, lead_id: int, data: Any) -> dict[str
     return {"lead": serialize(leads_view, actor, lead), "contact": contact, "company": company, "deal": deal}
 
 
-def _company_for(session: Session, actor: Actor, lead: Lead, data: dict[str, Any]) -> dict[str, Any] | None:
+def _company_for(
+    session: Session, actor: Actor, lead: Lead, data: dict[str, Any], owner_id: Any
+) -> dict[str, Any] | None:
     if data.get("company_id") is not None:
         cid = data["company_id"]
         if isinstance(cid, bool) or not isinstance(cid, int):
@@ -147,13 +166,20 @@ def _company_for(session: Session, actor: Actor, lead: Lead, data: dict[str, Any
             try:
                 return records.get_record(session, actor, "companies", existing.id)
             except DomainError as exc:
-                raise Conflict(
-                    f"A company with the domain {domain} exists but is not visible to you; ask its "
-                    "owner or an administrator, or pass company_id"
+                message = (
+                    f"a company with the domain {domain} exists but is not visible to you; ask its owner or "
+                    "an administrator, or pass the company_id of one you can see"
+                )
+                raise DomainError(
+                    detail=f"company_id: {message}",
+                    status=409,
+                    title="Conflict",
+                    type_slug="conflict",
+                    errors=[FieldError("company_id", message, "not_visible")],
                 ) from exc
     if not lead.company_name:
         return None
-    body: dict[str, Any] = {"name": lead.company_name, "owner_id": lead.owner_id or actor.user_id}
+    body: dict[str, Any] = {"name": lead.company_name, "owner_id": owner_id}
     if domain:
         body["domain"] = domain
     if lead.country:
@@ -242,30 +268,46 @@ def list_rules(session: Session, actor: Actor) -> list[dict[str, Any]]:
     ]
 
 
-def save_rule(
-    session: Session, actor: Actor, data: dict[str, Any], rule_id: int | None = None
-) -> AssignmentRule:
+RULE_KEYS = ("name", "position", "active", "condition", "strategy", "team_id", "user_id")
+
+
+def save_rule(session: Session, actor: Actor, data: Any, rule_id: int | None = None) -> AssignmentRule:
     if not actor.is_admin:
         raise Forbidden("Only administrators may change assignment rules")
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("body", "expected a JSON object", "type")])
     rule = (
         session.get(AssignmentRule, rule_id) if rule_id else AssignmentRule(name="", strategy="round_robin")
     )
     if rule is None:
         raise NotFound("Assignment rule")
-    merged = {**rule_dict(rule), **data} if rule_id else data
-    errors = []
-    if not isinstance(merged.get("name"), str) or not merged["name"].strip():
-        errors.append(FieldError("name", "is required", "required"))
+    errors = [
+        FieldError(k, f"unknown parameter '{k}'", "unknown_field") for k in sorted(set(data) - set(RULE_KEYS))
+    ]
+    merged = {**rule_dict(rule), **data} if rule_id else dict(data)
+    name = merged.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 120:
+        errors.append(FieldError("name", "is required (at most 120 characters)", "required"))
     strategy = merged.get("strategy")
+    team_id = merged.get("team_id") if strategy == "round_robin" else None
+    user_id = merged.get("user_id") if strategy == "user" else None
     if strategy == "round_robin":
-        if merged.get("team_id") is None or session.get(Team, merged["team_id"]) is None:
+        if not _is_id(team_id) or session.get(Team, team_id) is None:
             errors.append(FieldError("team_id", "round-robin needs an existing team", "invalid_reference"))
     elif strategy == "user":
-        user = session.get(User, merged.get("user_id")) if isinstance(merged.get("user_id"), int) else None
+        user = session.get(User, user_id) if _is_id(user_id) else None
         if user is None or not user.is_active:
             errors.append(FieldError("user_id", "needs an active user", "invalid_reference"))
     else:
         errors.append(FieldError("strategy", "must be round_robin or user", "invalid_choice"))
+    position = merged.get("position", 0)
+    if position is None:
+        position = 0
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 100_000:
+        errors.append(FieldError("position", "expected a whole number from 0 to 100000", "type"))
+    active = merged.get("active", True)
+    if not isinstance(active, bool):
+        errors.append(FieldError("active", "expected true or false", "type"))
     if merged.get("condition") is not None:
         try:
             compile_filter(
@@ -275,10 +317,11 @@ def save_rule(
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    rule.name, rule.strategy = merged["name"].strip(), strategy
-    rule.team_id, rule.user_id = merged.get("team_id"), merged.get("user_id")
-    rule.condition, rule.position = merged.get("condition"), int(merged.get("position") or 0)
-    rule.active = bool(merged.get("active", True))
+    before = rule_dict(rule) if rule_id else None
+    if (team_id, strategy) != (rule.team_id, rule.strategy):
+        rule.last_user_id = None  # a new team starts its rotation from the beginning
+    rule.name, rule.strategy, rule.team_id, rule.user_id = name.strip(), strategy, team_id, user_id
+    rule.condition, rule.position, rule.active = merged.get("condition"), position, active
     session.add(rule)
     session.flush()
     record_change(
@@ -287,7 +330,7 @@ def save_rule(
         "lead_assignment_rules",
         rule.id,
         "update" if rule_id else "create",
-        {"rule": [None, rule_dict(rule)]},
+        {"rule": [before, rule_dict(rule)]},
     )
     return rule
 
@@ -298,6 +341,9 @@ def delete_rule(session: Session, actor: Actor, rule_id: int) -> None:
     rule = session.get(AssignmentRule, rule_id)
     if rule is None:
         raise NotFound("Assignment rule")
+    record_change(
+        session, actor, "lead_assignment_rules", rule.id, "delete", {"rule": [rule_dict(rule), None]}
+    )
     session.delete(rule)
 
 
@@ -319,26 +365,57 @@ def form_dict(form: LeadForm, with_key: bool = True) -> dict[str, Any]:
     return out
 
 
-def create_form(session: Session, actor: Actor, data: dict[str, Any]) -> LeadForm:
+FORM_KEYS = ("name", "fields", "source", "campaign")
+DEFAULT_FORM_FIELDS = ["first_name", "last_name", "email", "company_name"]
+IDENTIFYING = {"first_name", "last_name", "email", "company_name"}  # a lead needs one of these
+HONEYPOTS = ("_hp", "website_confirm")
+
+
+def create_form(session: Session, actor: Actor, data: Any) -> LeadForm:
     if not actor.is_admin:
         raise Forbidden("Only administrators may create web forms")
-    errors = []
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("body", "expected a JSON object", "type")])
+    errors = [
+        FieldError(k, f"unknown parameter '{k}'", "unknown_field") for k in sorted(set(data) - set(FORM_KEYS))
+    ]
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
         errors.append(FieldError("name", "is required (at most 120 characters)", "required"))
-    fields = data.get("fields") or ["first_name", "last_name", "email", "company_name"]
-    if not isinstance(fields, list) or not set(fields) <= PUBLIC_FIELDS:
+    fields = data.get("fields")
+    fields = DEFAULT_FORM_FIELDS if fields is None else fields
+    if (
+        not isinstance(fields, list)
+        or not all(isinstance(f, str) for f in fields)
+        or not set(fields) <= PUBLIC_FIELDS
+    ):
         errors.append(
             FieldError("fields", f"choose among: {', '.join(sorted(PUBLIC_FIELDS))}", "invalid_choice")
         )
+    elif not IDENTIFYING & set(fields):
+        errors.append(
+            FieldError(
+                "fields", f"include one of {', '.join(sorted(IDENTIFYING))}: a lead needs it", "invalid"
+            )
+        )
+    source = data.get("source", "website")
+    if source not in [o["value"] for o in SOURCES]:
+        errors.append(
+            FieldError(
+                "source", f"must be one of: {', '.join(o['value'] for o in SOURCES)}", "invalid_choice"
+            )
+        )
+    campaign = data.get("campaign")
+    if campaign is not None and (not isinstance(campaign, str) or len(campaign) > 120):
+        errors.append(FieldError("campaign", "at most 120 characters", "too_long"))
     if errors:
         raise ValidationFailed(errors)
     form = LeadForm(
         name=name.strip(),
         key=secrets.token_urlsafe(18),
         fields=list(dict.fromkeys(fields)),
-        source=data.get("source") or "website",
-        campaign=data.get("campaign"),
+        source=source,
+        campaign=(campaign or "").strip() or None,
     )
     session.add(form)
     session.flush()
@@ -346,31 +423,52 @@ def create_form(session: Session, actor: Actor, data: dict[str, Any]) -> LeadFor
     return form
 
 
-def _rate_limit(session: Session, key: str, limit: int, window: timedelta) -> None:
+def _count_submission(form_key: str, ip: str | None) -> None:
+    """Count one submission per client address and form; 429 past FORM_RATE within FORM_WINDOW.
+
+    The count is committed in its own transaction before anything else happens, so submissions that are
+    refused, invalid or dropped as spam count too, and concurrent first submissions cannot collide on the
+    insert (one atomic upsert)."""
+
+    def short(value: str) -> str:
+        return value if len(value) <= 120 else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
     now = utcnow()
-    bucket = session.get(RateLimitBucket, key, with_for_update=True)
-    if bucket is None:
-        session.add(RateLimitBucket(key=key, window_start=now, count=1))
-        return
-    if bucket.window_start < now - window:
-        bucket.window_start, bucket.count = now, 1
-        return
-    if bucket.count >= limit:
-        retry = int((bucket.window_start + window - now).total_seconds()) + 1
+    key = f"leadform:{short(form_key)}:{short(ip or 'unknown')}"
+    with session_scope() as s:
+        insert = pg_insert if is_postgres(s) else sqlite_insert
+        stale = RateLimitBucket.window_start <= literal(now - FORM_WINDOW, UTCDateTime())
+        stmt = (
+            insert(RateLimitBucket)
+            .values(key=key, window_start=now, count=1)
+            .on_conflict_do_update(
+                index_elements=[RateLimitBucket.key],
+                set_={
+                    "count": case((stale, 1), else_=RateLimitBucket.count + 1),
+                    "window_start": case(
+                        (stale, literal(now, UTCDateTime())), else_=RateLimitBucket.window_start
+                    ),
+                },
+            )
+            .returning(RateLimitBucket.count, RateLimitBucket.window_start)
+        )
+        count, start = s.execute(stmt).one()
+    if count > FORM_RATE:
+        retry = max(1, math.ceil((start + FORM_WINDOW - now).total_seconds()))
         raise TooManyRequests("Too many submissions from your address; try again later", retry_after=retry)
-    bucket.count += 1
 
 
 def submit_form(session: Session, key: str, data: dict[str, Any], ip: str | None) -> bool:
     """Store a public submission as a new lead. False when it was recognised as spam (silently dropped)."""
+    _count_submission(key, ip)
     form = session.scalar(select(LeadForm).where(LeadForm.key == key, LeadForm.active))
     if form is None:
         raise NotFound("Form")
-    _rate_limit(session, f"leadform:{form.id}:{ip or 'unknown'}", FORM_RATE, timedelta(hours=1))
-    # Honeypot: a field hidden from people; bots fill every input they see.
-    if str(data.get("_hp") or data.get("website_confirm") or "").strip():
+    # Honeypot: fields hidden from people; bots fill every input they see. The reply is the same as for a
+    # real submission, so a bot learns nothing.
+    if any(str(data.get(h) or "").strip() for h in HONEYPOTS):
         return False
-    unknown = [k for k in data if k not in form.fields and k not in ("_hp", "website_confirm")]
+    unknown = [k for k in data if k not in form.fields and k not in HONEYPOTS]
     if unknown:
         raise ValidationFailed([FieldError(k, "not a field of this form", "unknown_field") for k in unknown])
     body = {k: data[k] for k in form.fields if data.get(k) not in (None, "")}

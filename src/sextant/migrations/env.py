@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from sextant.core.db import Base, make_engine
 from sextant.core.models import import_all_models
 from sextant.core.search import UNMANAGED_NAMES
