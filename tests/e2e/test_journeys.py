@@ -191,7 +191,11 @@ def test_drag_a_deal_across_stages(server: Server, web: Browser) -> None:
     _drag(web, propose.get_by_role("article", name="Rocket fuel"), lost)
     dialog = web.page.get_by_role("dialog", name="Why was this deal lost?")
     dialog.get_by_label("Lost reason").select_option("competitor")
-    dialog.get_by_role("button", name="Move to Lost").click()
+    with web.page.expect_response(
+        lambda r: r.url.endswith(f"/api/v1/deals/{deal['id']}") and r.request.method == "PATCH"
+    ) as resp:
+        dialog.get_by_role("button", name="Move to Lost").click()
+    assert resp.value.status == 200, resp.value.text()
     expect(lost.get_by_role("article", name="Rocket fuel")).to_be_visible()
     stored = api.get(f"/api/v1/deals/{deal['id']}").json()
     assert (stored["stage_id"], stored["status"], stored["lost_reason"]) == (
