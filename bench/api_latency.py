@@ -243,23 +243,28 @@ async def latencies(port: int, headers: dict[str, str], paths: list[str], warmup
 
 async def throughput(port: int, headers: dict[str, str], paths: list[str], concurrency: int,
                      seconds: float) -> float:
+    """Successful requests/s of `concurrency` keep-alive clients for `seconds` (a failure ends the run)."""
     stop = time.monotonic() + seconds
     count = 0
+    failures: list[str] = []
 
     async def client(k: int) -> None:
         nonlocal count
         conn = Conn(port)
         i = k
-        while time.monotonic() < stop:
-            status, _body = await conn.request("GET", paths[i % len(paths)], headers)
+        while time.monotonic() < stop and not failures:
+            status, body = await conn.request("GET", paths[i % len(paths)], headers)
             if status != 200:
-                raise SystemExit(f"GET {paths[i % len(paths)]} -> {status}")
+                failures.append(f"GET {paths[i % len(paths)]} -> {status} {body[:200]!r}")
+                break
             count += 1
             i += concurrency
         await conn.close()
 
     t = time.perf_counter()
     await asyncio.gather(*(client(k) for k in range(concurrency)))
+    if failures:
+        raise SystemExit(f"{len(failures)} failed request(s) under load, first: {failures[0]}")
     return count / (time.perf_counter() - t)
 
 

@@ -48,5 +48,8 @@ def bare_contact(record_id: int) -> Response:
 
 
 app.add_api_route("/bench/bare/contacts/{record_id}", bare_contact, methods=["GET"], include_in_schema=False)
-# Before the web UI's catch-all route, which would otherwise answer first.
-app.router.routes.insert(0, app.router.routes.pop())
+# Route it as the product's contacts routes are: right after them (and so before the web UI's catch-all).
+_bare = app.router.routes.pop()
+_after = next(i for i, r in enumerate(app.router.routes)
+              if getattr(getattr(r, "original_router", None), "prefix", None) == "/api/v1/contacts")
+app.router.routes.insert(_after + 1, _bare)

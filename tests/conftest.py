@@ -126,3 +126,18 @@ def worker_id(request: pytest.FixtureRequest) -> str:
 
 
 tempfile.tempdir = tempfile.gettempdir()
+
+
+@pytest.fixture
+def scratch_db_url(tmp_path: Path, worker_id: str) -> Iterator[str]:
+    """An empty database (no schema at all) of the backend under test, dropped afterwards."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"sextant_scratch_{worker_id}_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{PG_ADMIN.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

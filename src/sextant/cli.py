@@ -54,10 +54,10 @@ def create_user(
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Fill a realistic demo company")] = False,
-    contacts: Annotated[int, typer.Option(help="How many people")] = 400,
-    companies: Annotated[int, typer.Option(help="How many companies")] = 120,
+    contacts: Annotated[int, typer.Option(help="How many people", min=0)] = 400,
+    companies: Annotated[int, typer.Option(help="How many companies", min=0)] = 120,
     admin_email: Annotated[str, typer.Option()] = "admin@example.com",
-    admin_password: Annotated[str, typer.Option()] = "sextant-admin",
+    admin_password: Annotated[str, typer.Option()] = "sextant-admin",  # noqa: S107 - the documented demo login
 ) -> None:
     """Seed demo data (idempotent: does nothing if the demo users exist)."""
     from sextant.demo import seed_demo
@@ -76,7 +76,8 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
-    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Run migrations first")] = True,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate",
+                                                help="Run migrations first")] = True,
 ) -> None:
     """Run the web server (API + web UI)."""
     import uvicorn
@@ -106,7 +107,12 @@ def reindex(object_name: Annotated[str | None, typer.Argument()] = None) -> None
     """Rebuild the full-text search index."""
     import sextant.app  # noqa: F401 - registers objects
     from sextant.core import search
+    from sextant.core.metadata import registry
 
+    if object_name is not None and not registry.has(object_name):
+        known = ", ".join(registry.names())
+        typer.echo(f"error: no object named '{object_name}' (one of: {known})", err=True)
+        raise typer.Exit(1)
     with _session() as session:
         typer.echo(f"indexed {search.rebuild(session, object_name)} record(s)")
 

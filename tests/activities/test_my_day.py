@@ -84,8 +84,11 @@ def test_my_day_lists_only_my_open_tasks_with_a_due_date(crm: Crm, frozen: datet
 def test_my_day_shows_my_meetings_of_my_day(crm: Crm, frozen: datetime) -> None:
     kiwi = rep(crm)
     set_timezone(crm, kiwi, "Pacific/Auckland")
-    for subject, start in [("breakfast", "2026-06-15T19:00"), ("last night", "2026-06-15T09:00"),
-                           ("tomorrow", "2026-06-16T13:00")]:
+    for subject, start in [
+        ("breakfast", "2026-06-15T19:00"),
+        ("last night", "2026-06-15T09:00"),
+        ("tomorrow", "2026-06-16T13:00"),
+    ]:
         kiwi.create("activities", kind="meeting", subject=subject, start_at=at(start))
     kiwi.create("activities", kind="call", subject="a call", occurred_at=at("2026-06-15T20:00"))
     other = rep(crm)
@@ -94,11 +97,14 @@ def test_my_day_shows_my_meetings_of_my_day(crm: Crm, frozen: datetime) -> None:
 
 
 def test_my_day_does_not_show_tasks_to_a_role_that_may_not_read_tasks(crm: Crm, frozen: datetime) -> None:
-    r = crm.admin.post(f"{API}/roles", json={"name": "no_tasks", "label": "No tasks",
-                                             "permissions": {"contacts": ["read"]}})
+    r = crm.admin.post(
+        f"{API}/roles", json={"name": "no_tasks", "label": "No tasks", "permissions": {"contacts": ["read"]}}
+    )
     assert r.status_code == 201, r.text
     user = crm.user(role="no_tasks")
-    crm.admin.create("tasks", title="assigned anyway", due_at=at("2026-06-15T15:00"), owner_id=user.user["id"])
+    crm.admin.create(
+        "tasks", title="assigned anyway", due_at=at("2026-06-15T15:00"), owner_id=user.user["id"]
+    )
     assert buckets(my_day(user)) == {"overdue": [], "today": [], "upcoming": []}
 
 

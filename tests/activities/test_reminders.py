@@ -56,8 +56,12 @@ def reminders(caller: As) -> list[dict[str, Any]]:
 
 def test_a_due_reminder_fires_once_however_often_the_job_runs(crm: Crm, clock: Clock) -> None:
     alice = rep(crm)
-    task = alice.create("tasks", title="Call Ada", due_at=iso(clock.at + timedelta(hours=1)),
-                        reminder_at=iso(clock.at - timedelta(minutes=1)))
+    task = alice.create(
+        "tasks",
+        title="Call Ada",
+        due_at=iso(clock.at + timedelta(hours=1)),
+        reminder_at=iso(clock.at - timedelta(minutes=1)),
+    )
     assert clock.run() == [JOB]
     assert clock.run() == []  # the interval has not passed
     clock.advance(minutes=5)
@@ -84,7 +88,8 @@ def test_a_reminder_does_not_fire_before_its_time(crm: Crm, clock: Clock) -> Non
 
 
 def test_a_reminder_that_came_due_while_the_server_was_down_fires_after_a_restart(
-        crm: Crm, clock: Clock, db: str) -> None:
+    crm: Crm, clock: Clock, db: str
+) -> None:
     alice = rep(crm)
     task = alice.create("tasks", title="Renewal call", reminder_at=iso(clock.at + timedelta(hours=1)))
     clock.run()
@@ -146,8 +151,9 @@ def test_changing_the_reminder_time_re_arms_it(crm: Crm, clock: Clock) -> None:
 def test_the_reminder_goes_to_the_assignee_at_the_time_it_fires(crm: Crm, clock: Clock) -> None:
     alice = rep(crm)
     bob, carol = rep(crm, manager=alice), rep(crm, manager=alice)
-    task = alice.create("tasks", title="Hand over", owner_id=bob.user["id"],
-                        reminder_at=iso(clock.at + timedelta(minutes=5)))
+    task = alice.create(
+        "tasks", title="Hand over", owner_id=bob.user["id"], reminder_at=iso(clock.at + timedelta(minutes=5))
+    )
     assert alice.patch(f"{API}/tasks/{task['id']}", json={"owner_id": carol.user["id"]}).status_code == 200
     clock.advance(minutes=10)
     clock.run()

@@ -1,5 +1,5 @@
-"""The timeline of a contact, company, deal or lead: activities, tasks and changes in one stream, newest first,
-paginated, and filtered item by item and field by field for the reader."""
+"""The timeline of a contact, company, deal or lead: activities, tasks and changes in one stream, newest
+first, paginated, and filtered item by item and field by field for the reader."""
 
 from __future__ import annotations
 
@@ -49,17 +49,31 @@ def hide(crm: Crm, field_access: dict[str, dict[str, str]]) -> None:
 def test_the_timeline_merges_activities_tasks_and_changes_newest_first(crm: Crm) -> None:
     alice = rep(crm)
     person = contact(alice)
-    alice.create("activities", kind="call", subject="Last year", occurred_at="2025-01-15T10:00:00Z",
-                 links=link_to(person))
+    alice.create(
+        "activities",
+        kind="call",
+        subject="Last year",
+        occurred_at="2025-01-15T10:00:00Z",
+        links=link_to(person),
+    )
     alice.create("tasks", title="Follow up", links=link_to(person))
     assert alice.patch(f"{API}/contacts/{person['id']}", json={"city": "Lyon"}).status_code == 200
-    alice.create("activities", kind="note", body="Later today", occurred_at="2099-01-01T00:00:00Z",
-                 links=link_to(person))
+    alice.create(
+        "activities",
+        kind="note",
+        body="Later today",
+        occurred_at="2099-01-01T00:00:00Z",
+        links=link_to(person),
+    )
 
     items = timeline(alice, "contacts", person["id"])["items"]
     assert [(i["kind"], i.get("action")) for i in items] == [
-        ("activity", None), ("record_update", "update"), ("task", None), ("record_create", "create"),
-        ("activity", None)]
+        ("activity", None),
+        ("record_update", "update"),
+        ("task", None),
+        ("record_create", "create"),
+        ("activity", None),
+    ]
     assert items[1]["changes"] == {"city": [None, "Lyon"]}
     assert items[2]["record"]["title"] == "Follow up" and items[2]["object"] == "tasks"
     assert items[4]["record"]["subject"] == "Last year" and items[4]["object"] == "activities"
@@ -107,8 +121,13 @@ def test_a_single_kind_longer_than_a_page_is_paginated_to_the_end(crm: Crm) -> N
 def test_the_timeline_filters_by_kind(crm: Crm) -> None:
     alice = rep(crm)
     company = alice.create("companies", name="Hooli")
-    alice.create("activities", kind="meeting", subject="Kick-off", start_at="2025-03-01T09:00:00Z",
-                 links=link_to(company, "companies"))
+    alice.create(
+        "activities",
+        kind="meeting",
+        subject="Kick-off",
+        start_at="2025-03-01T09:00:00Z",
+        links=link_to(company, "companies"),
+    )
     alice.create("tasks", title="Send deck", links=link_to(company, "companies"))
 
     def kinds(**params: Any) -> set[str]:
@@ -143,11 +162,19 @@ def test_the_timeline_hides_activities_and_tasks_the_reader_cannot_see(crm: Crm)
 def test_the_timeline_drops_changes_to_a_field_hidden_for_the_reader_and_its_old_value(crm: Crm) -> None:
     alice = rep(crm)
     hide(crm, {"contacts": {"job_title": "hidden"}})
-    person = crm.admin.create("contacts", first_name="Grace", last_name="Hopper", job_title="Secret Admiral",
-                              owner_id=alice.user["id"])
+    person = crm.admin.create(
+        "contacts",
+        first_name="Grace",
+        last_name="Hopper",
+        job_title="Secret Admiral",
+        owner_id=alice.user["id"],
+    )
     admin_url = f"{API}/contacts/{person['id']}"
     assert crm.admin.patch(admin_url, json={"job_title": "Secret Commodore"}).status_code == 200
-    assert crm.admin.patch(admin_url, json={"job_title": "Secret Rear Admiral", "city": "Arlington"}).status_code == 200
+    assert (
+        crm.admin.patch(admin_url, json={"job_title": "Secret Rear Admiral", "city": "Arlington"}).status_code
+        == 200
+    )
 
     r = alice.get(f"{admin_url}/timeline")
     assert r.status_code == 200, r.text
@@ -166,8 +193,14 @@ def test_timeline_items_show_only_the_fields_the_reader_may_read(crm: Crm) -> No
     alice = rep(crm)
     hide(crm, {"activities": {"body": "hidden"}})
     person = contact(alice)
-    crm.admin.create("activities", kind="note", subject="Salary talk", body="<p>asks 200k</p>",
-                     owner_id=alice.user["id"], links=link_to(person))
+    crm.admin.create(
+        "activities",
+        kind="note",
+        subject="Salary talk",
+        body="<p>asks 200k</p>",
+        owner_id=alice.user["id"],
+        links=link_to(person),
+    )
     r = alice.get(f"{API}/contacts/{person['id']}/timeline", params={"kinds": "activity"})
     assert r.status_code == 200, r.text
     [item] = r.json()["items"]
@@ -176,13 +209,24 @@ def test_timeline_items_show_only_the_fields_the_reader_may_read(crm: Crm) -> No
 
 
 def test_a_deal_timeline_shows_stage_changes_with_stage_names(crm: Crm) -> None:
-    r = crm.admin.post(f"{API}/pipelines", json={"name": "New business", "stages": [
-        {"name": "Qualify", "probability": 10}, {"name": "Proposal", "probability": 50},
-        {"name": "Won", "probability": 100, "kind": "won"}, {"name": "Lost", "kind": "lost"}]})
+    r = crm.admin.post(
+        f"{API}/pipelines",
+        json={
+            "name": "New business",
+            "stages": [
+                {"name": "Qualify", "probability": 10},
+                {"name": "Proposal", "probability": 50},
+                {"name": "Won", "probability": 100, "kind": "won"},
+                {"name": "Lost", "kind": "lost"},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     stages = {s["name"]: s["id"] for s in r.json()["stages"]}
     deal = crm.admin.create("deals", name="Acme", amount=5000)
-    assert crm.admin.patch(f"{API}/deals/{deal['id']}", json={"stage_id": stages["Proposal"]}).status_code == 200
+    assert (
+        crm.admin.patch(f"{API}/deals/{deal['id']}", json={"stage_id": stages["Proposal"]}).status_code == 200
+    )
     crm.admin.create("activities", kind="call", subject="Pricing", links=link_to(deal, "deals"))
 
     items = timeline(crm.admin, "deals", deal["id"])["items"]

@@ -62,7 +62,7 @@ def test_field_types_endpoint_lists_all_fourteen_types(crm):
     assert "in_period" in types["date"] and "in_period" not in types["number"]
 
 
-# -- each type: valid round-trip and invalid values ------------------------------------------------------
+# -- each type: valid round-trip and invalid values ----------------------------------------------------------
 
 VALID = [
     ("text", "  hello world  ", "hello world"),
@@ -86,7 +86,8 @@ VALID = [
 ]
 
 
-@pytest.mark.parametrize(("ftype", "given", "expected"), VALID, ids=[f"{v[0]}-{i}" for i, v in enumerate(VALID)])
+@pytest.mark.parametrize(("ftype", "given", "expected"), VALID,
+                         ids=[f"{v[0]}-{i}" for i, v in enumerate(VALID)])
 def test_each_custom_type_round_trips_a_valid_value(crm, ftype, given, expected):
     admin = crm.admin
     add_field(admin, "contacts", "extra", ftype, **_spec(ftype))
@@ -171,7 +172,7 @@ def test_custom_reference_to_users_accepts_an_existing_user_only(crm):
     assert error_fields(admin.post("/api/v1/contacts", json={"last_name": "X", "csm": 987_654})) == ["csm"]
 
 
-# -- required, unique, defaults, options --------------------------------------------------------------------
+# -- required, unique, defaults, options ---------------------------------------------------------------------
 
 def test_required_custom_field_is_enforced_on_create_and_when_cleared(crm):
     admin = crm.admin
@@ -220,7 +221,8 @@ def test_unique_custom_number_compares_numerically(crm):
     admin = crm.admin
     add_field(admin, "contacts", "badge", "number", unique=True)
     _contact(admin, badge=7)
-    assert error_fields(admin.post("/api/v1/contacts", json={"last_name": "X", "badge": "7.0"}), 409) == ["badge"]
+    r = admin.post("/api/v1/contacts", json={"last_name": "X", "badge": "7.0"})
+    assert error_fields(r, 409) == ["badge"]
     assert _contact(admin, badge=8)["badge"] == 8
 
 
@@ -278,7 +280,8 @@ def test_adding_an_option_makes_it_valid_and_removing_one_refuses_it_for_new_val
     admin = crm.admin
     add_field(admin, "contacts", "tier", "single_select", options=TIERS)
     old = _contact(admin, tier="bronze")
-    assert error_fields(admin.post("/api/v1/contacts", json={"last_name": "X", "tier": "platinum"})) == ["tier"]
+    assert error_fields(admin.post("/api/v1/contacts", json={"last_name": "X", "tier": "platinum"})) == [
+        "tier"]
 
     r = admin.patch(f"{FIELDS_URL}/tier", json={"options": ["gold", "silver", "platinum"]})
     assert r.status_code == 200, r.text
@@ -299,7 +302,7 @@ def test_removing_the_option_used_as_default_is_refused(crm):
     assert _contact(admin)["tier"] == "gold"
 
 
-# -- field administration ---------------------------------------------------------------------------------------
+# -- field administration ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"name": "Bad Name", "type": "text"}, "name"),
@@ -355,7 +358,7 @@ def test_unknown_object_or_field_is_404(crm):
     problem(admin.post(f"{FIELDS_URL}/nope/retire"), 404)
 
 
-# -- relabel ----------------------------------------------------------------------------------------------
+# -- relabel -------------------------------------------------------------------------------------------------
 
 def test_relabel_changes_only_the_label(crm):
     admin = crm.admin
@@ -384,7 +387,7 @@ def test_api_name_type_reference_and_uniqueness_are_immutable(crm, key):
     assert admin.get("/api/v1/metadata/objects/contacts/custom-fields").json()[0]["type"] == "number"
 
 
-# -- retire / restore ---------------------------------------------------------------------------------------
+# -- retire / restore ----------------------------------------------------------------------------------------
 
 def test_retire_hides_the_field_everywhere_and_restore_brings_the_values_back(crm):
     admin = crm.admin
@@ -442,7 +445,7 @@ def test_a_retired_field_is_left_out_of_history(crm):
     assert items[0]["changes"]["score"] == [1, 2]
 
 
-# -- filters and sorting on custom fields ------------------------------------------------------------------------
+# -- filters and sorting on custom fields --------------------------------------------------------------------
 
 @pytest.fixture
 def scored(crm):
@@ -463,8 +466,8 @@ def scored(crm):
     ]
     ids = {}
     for name, score, renewal, seen, tier, vip, colours in rows:
-        body = {"last_name": name, "score": score, "renewal": renewal, "seen_at": seen, "tier": tier, "vip": vip,
-                "colours": colours}
+        body = {"last_name": name, "score": score, "renewal": renewal, "seen_at": seen, "tier": tier,
+                "vip": vip, "colours": colours}
         ids[name] = admin.create("contacts", **{k: v for k, v in body.items() if v is not None})["id"]
     return admin, ids
 
@@ -548,3 +551,17 @@ def test_custom_field_changes_are_in_the_history(crm):
     assert items[0]["action"] == "update"
     assert items[0]["changes"] == {"renewal": ["2024-01-01", "2025-01-01"]}
     assert items[1]["changes"]["renewal"] == [None, "2024-01-01"]
+
+
+def test_editing_a_field_validates_the_change_and_accepts_cleared_texts(crm):
+    admin = crm.admin
+    add_field(admin, "contacts", "score", "number", help_text="How hot", section="Scoring")
+    r = admin.patch(f"{FIELDS_URL}/score", json={"help_text": None, "section": None, "position": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["help_text"], r.json()["section"]) == ("", "Custom fields")
+    for bad in ({"label": ""}, {"label": 5}, {"required": "no"}, {"position": -1}, {"max_length": "9"},
+                {"help_text": "x" * 2001}, {"options": ["a"]}, {"default": "high"}, {"colour": "red"}):
+        assert error_fields(admin.patch(f"{FIELDS_URL}/score", json=bad)) == [next(iter(bad))], bad
+    r = admin.patch(f"{FIELDS_URL}/score", json={"required": True, "default": 5})
+    assert r.status_code == 200, r.text
+    assert admin.create("contacts", last_name="A")["score"] == 5

@@ -11,7 +11,7 @@ import pytest
 from sextant.core.filters import period_bounds
 from tests.helpers import add_field, error_fields, problem, query_ids
 
-# -- fixtures ----------------------------------------------------------------------------------------------
+# -- fixtures ------------------------------------------------------------------------------------------------
 
 TODAY = datetime.now(UTC).date()
 
@@ -21,14 +21,18 @@ def _day(offset: int) -> str:
 
 
 PEOPLE: dict[str, dict[str, Any]] = {
-    "Lovelace": {"first_name": "Ada", "email": "ada@example.com", "city": "London", "job_title": "50% off deals",
+    "Lovelace": {"first_name": "Ada", "email": "ada@example.com", "city": "London",
+                 "job_title": "50% off deals",
                  "lifecycle_stage": "customer", "tags": ["vip", "math"], "do_not_contact": True,
                  "phone": "(415) 555-0100", "birthday": _day(-10)},
-    "Turing": {"first_name": "Alan", "email": "alan@bletchley.org", "city": "Wilmslow", "job_title": "500 units",
+    "Turing": {"first_name": "Alan", "email": "alan@bletchley.org", "city": "Wilmslow",
+               "job_title": "500 units",
                "lifecycle_stage": "lead", "tags": ["math"], "birthday": _day(-40)},
-    "Hopper": {"first_name": "Grace", "email": "grace@navy.mil", "city": "New York", "job_title": "rear_admiral",
+    "Hopper": {"first_name": "Grace", "email": "grace@navy.mil", "city": "New York",
+               "job_title": "rear_admiral",
                "lifecycle_stage": "opportunity", "tags": [], "birthday": _day(10)},
-    "Dijkstra": {"first_name": "Edsger", "job_title": "rearXadmiral", "tags": ["dutch"], "birthday": _day(40)},
+    "Dijkstra": {"first_name": "Edsger", "job_title": "rearXadmiral", "tags": ["dutch"],
+                 "birthday": _day(40)},
     "Nobody": {},
 }
 
@@ -56,7 +60,7 @@ def _names(spec: str) -> list[str]:
     return sorted(spec.split()) if spec else []
 
 
-# -- operators by type -------------------------------------------------------------------------------------
+# -- operators by type ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("flt", "expected"), [
     # text
@@ -123,7 +127,8 @@ def _names(spec: str) -> list[str]:
     ({"or": [{"field": "city", "op": "eq", "value": "London"},
              {"and": [{"field": "lifecycle_stage", "op": "eq", "value": "lead"},
                       {"field": "tags", "op": "is_empty"}]}]}, "Lovelace Nobody"),
-    ({"not": {"or": [{"field": "city", "op": "is_empty"}, {"field": "tags", "op": "contains", "value": "vip"}]}},
+    ({"not": {"or": [{"field": "city", "op": "is_empty"},
+                     {"field": "tags", "op": "contains", "value": "vip"}]}},
      "Turing Hopper"),
     ([{"field": "tags", "op": "contains", "value": "math"}, {"field": "city", "op": "eq", "value": "London"}],
      "Lovelace"),
@@ -285,7 +290,8 @@ MATH = {"field": "tags", "op": "contains", "value": "math"}
 @pytest.mark.parametrize(("flt", "path", "code"), [
     ({"field": "shoe_size", "op": "eq", "value": 1}, "filter.field", "unknown_field"),
     ({"and": [MATH, {"field": "shoe_size", "op": "eq", "value": 1}]}, "filter.and[1].field", "unknown_field"),
-    ({"and": [MATH, {"field": "city", "op": "resembles", "value": "x"}]}, "filter.and[1].op", "unknown_operator"),
+    ({"and": [MATH, {"field": "city", "op": "resembles", "value": "x"}]}, "filter.and[1].op",
+     "unknown_operator"),
     ({"or": [MATH, {"not": {"field": "birthday", "op": "contains", "value": "x"}}]}, "filter.or[1].not.op",
      "unknown_operator"),
     ({"field": "do_not_contact", "op": "gt", "value": True}, "filter.op", "unknown_operator"),
@@ -308,13 +314,15 @@ MATH = {"field": "tags", "op": "contains", "value": "math"}
     ({"field": "lifecycle_stage", "op": "eq", "value": 3}, "filter.value", "invalid"),
     ({"field": "birthday", "op": "in_last", "value": "thirty days"}, "filter.value", "invalid"),
     ({"field": "birthday", "op": "in_last", "value": "30 fortnights"}, "filter.value", "invalid"),
-    ({"field": "birthday", "op": "in_last", "value": {"amount": -1, "unit": "days"}}, "filter.value", "invalid"),
+    ({"field": "birthday", "op": "in_last", "value": {"amount": -1, "unit": "days"}}, "filter.value",
+     "invalid"),
     ({"field": "birthday", "op": "in_last", "value": {"amount": True}}, "filter.value", "invalid"),
     ({"field": "birthday", "op": "in_last", "value": {"amount": "30", "unit": "days"}}, "filter.value",
      "invalid"),
     ({"field": "birthday", "op": "in_last", "value": {"amount": 3, "unit": ["days"]}}, "filter.value",
      "invalid"),
-    ({"field": "birthday", "op": "in_last", "value": {"amount": 3, "per": "days"}}, "filter.value", "invalid"),
+    ({"field": "birthday", "op": "in_last", "value": {"amount": 3, "per": "days"}}, "filter.value",
+     "invalid"),
     ({"field": "birthday", "op": "in_last", "value": 30}, "filter.value", "invalid"),
     ({"field": "birthday", "op": "older_than", "value": {"amount": 100_000, "unit": "years"}}, "filter.value",
      "out_of_range"),
@@ -345,7 +353,8 @@ def test_bad_filters_are_422_naming_the_path(people, flt, path, code):
 def test_every_error_in_a_filter_is_reported_at_once(people):
     admin, _ = people
     flt = {"and": [{"field": "nope", "op": "eq", "value": 1},
-                   {"or": [MATH, {"field": "city", "op": "gt"}, {"field": "birthday", "op": "is", "value": 1}]}]}
+                   {"or": [MATH, {"field": "city", "op": "gt"},
+                           {"field": "birthday", "op": "is", "value": 1}]}]}
     r = admin.post("/api/v1/contacts/query", json={"filter": flt})
     assert error_fields(r) == ["filter.and[0].field", "filter.and[1].or[1].value", "filter.and[1].or[2].op"]
 

@@ -20,8 +20,9 @@ STAGES: list[dict[str, Any]] = [
 ]
 
 
-def make_pipeline(admin: As, name: str = "Sales", stages: list[dict[str, Any]] | None = None,
-                  **extra: Any) -> dict[str, Any]:
+def make_pipeline(
+    admin: As, name: str = "Sales", stages: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     r = admin.post(f"{API}/pipelines", json={"name": name, "stages": stages or STAGES, **extra})
     assert r.status_code == 201, r.text
     return r.json()
@@ -59,8 +60,13 @@ def outbox_types(object_name: str, record_id: int) -> list[str]:
     from sextant.core.db import session_scope
 
     with session_scope() as s:
-        return list(s.scalars(select(OutboxEvent.type).where(
-            OutboxEvent.object_name == object_name, OutboxEvent.record_id == record_id).order_by(OutboxEvent.id)))
+        return list(
+            s.scalars(
+                select(OutboxEvent.type)
+                .where(OutboxEvent.object_name == object_name, OutboxEvent.record_id == record_id)
+                .order_by(OutboxEvent.id)
+            )
+        )
 
 
 def table_count(model: type) -> int:
@@ -74,8 +80,7 @@ def table_count(model: type) -> int:
 class Clock:
     """A settable `utcnow` for the modules that stamp stage times, close dates and rate-limit windows."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *modules: str,
-                 start: datetime | None = None) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *modules: str, start: datetime | None = None) -> None:
         self.now = start or datetime.now(UTC).replace(microsecond=0)
         for module in modules:
             monkeypatch.setattr(f"{module}.utcnow", lambda: self.now)

@@ -37,7 +37,9 @@ def _unchanged(caller: As, before: dict[str, Any]) -> None:
 # -- creating ----------------------------------------------------------------------------------------------
 
 
-def test_new_deal_starts_in_the_first_open_stage_of_the_default_pipeline(crm: Crm, pipe: dict[str, Any]) -> None:
+def test_new_deal_starts_in_the_first_open_stage_of_the_default_pipeline(
+    crm: Crm, pipe: dict[str, Any]
+) -> None:
     deal = crm.admin.create("deals", name="Acme rollout", amount=1200.5)
     assert deal["pipeline_id"] == pipe["id"]
     assert deal["stage_id"] == stage(pipe, "Qualify")
@@ -63,12 +65,16 @@ def test_a_deal_needs_a_pipeline_to_exist(crm: Crm) -> None:
 
 def test_a_stage_of_another_pipeline_is_refused_and_nothing_changes(crm: Crm, pipe: dict[str, Any]) -> None:
     other = make_pipeline(crm.admin, "Other")
-    r = crm.admin.post(DEALS, json={"name": "Mixed", "pipeline_id": pipe["id"], "stage_id": stage(other, "Won")})
+    r = crm.admin.post(
+        DEALS, json={"name": "Mixed", "pipeline_id": pipe["id"], "stage_id": stage(other, "Won")}
+    )
     body = problem(r, 422)
     assert [e["field"] for e in body["errors"]] == ["stage_id"]
     assert count(crm.admin, "deals") == 0
     deal = crm.admin.create("deals", name="Fine", amount=10)
-    assert error_fields(_patch(crm.admin, deal["id"], stage_id=stage(other, "Propose"), amount=99)) == ["stage_id"]
+    assert error_fields(_patch(crm.admin, deal["id"], stage_id=stage(other, "Propose"), amount=99)) == [
+        "stage_id"
+    ]
     _unchanged(crm.admin, deal)
 
 
@@ -79,7 +85,10 @@ def test_moving_to_another_pipeline_needs_a_stage_of_it(crm: Crm, pipe: dict[str
     _unchanged(crm.admin, deal)
     moved = _ok(_patch(crm.admin, deal["id"], pipeline_id=other["id"], stage_id=stage(other, "Propose")))
     assert (moved["pipeline_id"], moved["stage_id"], moved["probability"]) == (
-        other["id"], stage(other, "Propose"), 50)
+        other["id"],
+        stage(other, "Propose"),
+        50,
+    )
 
 
 def test_pipeline_and_stage_cannot_be_emptied(crm: Crm, pipe: dict[str, Any]) -> None:
@@ -118,9 +127,12 @@ def test_probability_must_be_a_percentage(crm: Crm, pipe: dict[str, Any]) -> Non
 def test_close_date_before_creation_is_refused(crm: Crm, pipe: dict[str, Any]) -> None:
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     assert error_fields(crm.admin.post(DEALS, json={"name": "Past", "expected_close_date": yesterday})) == [
-        "expected_close_date"]
+        "expected_close_date"
+    ]
     deal = crm.admin.create("deals", name="Future", expected_close_date="2099-12-31")
-    assert error_fields(_patch(crm.admin, deal["id"], expected_close_date=yesterday)) == ["expected_close_date"]
+    assert error_fields(_patch(crm.admin, deal["id"], expected_close_date=yesterday)) == [
+        "expected_close_date"
+    ]
     _unchanged(crm.admin, deal)
     today = datetime.now(UTC).date().isoformat()
     assert _ok(_patch(crm.admin, deal["id"], expected_close_date=today))["expected_close_date"] == today
@@ -138,13 +150,17 @@ def test_several_bad_fields_are_all_named(crm: Crm, pipe: dict[str, Any]) -> Non
 def test_a_new_stage_brings_its_probability_unless_one_is_given(crm: Crm, pipe: dict[str, Any]) -> None:
     deal = crm.admin.create("deals", name="Prob")
     assert _ok(_patch(crm.admin, deal["id"], stage_id=stage(pipe, "Propose")))["probability"] == 50
-    assert _ok(_patch(crm.admin, deal["id"], stage_id=stage(pipe, "Negotiate"), probability=65))["probability"] == 65
+    assert (
+        _ok(_patch(crm.admin, deal["id"], stage_id=stage(pipe, "Negotiate"), probability=65))["probability"]
+        == 65
+    )
     # A manual probability stays while the stage stays.
     assert _ok(_patch(crm.admin, deal["id"], amount=100))["probability"] == 65
 
 
-def test_winning_stamps_the_close_date_and_reopening_clears_it(crm: Crm, pipe: dict[str, Any],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_winning_stamps_the_close_date_and_reopening_clears_it(
+    crm: Crm, pipe: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock = Clock(monkeypatch, "sextant.deals.objects", "sextant.deals.service")
     deal = crm.admin.create("deals", name="Winner", amount=500)
     won_at = clock.advance(days=3)
@@ -163,10 +179,18 @@ def test_a_lost_deal_needs_a_reason(crm: Crm, pipe: dict[str, Any], monkeypatch:
     assert error_fields(r) == ["lost_reason"]
     _unchanged(crm.admin, deal)
     assert error_fields(_patch(crm.admin, deal["id"], stage_id=stage(pipe, "Lost"), lost_reason="bored")) == [
-        "lost_reason"]
+        "lost_reason"
+    ]
     lost_at = clock.advance(hours=5)
-    lost = _ok(_patch(crm.admin, deal["id"], stage_id=stage(pipe, "Lost"), lost_reason="competitor",
-                      lost_reason_detail="Went with Initech"))
+    lost = _ok(
+        _patch(
+            crm.admin,
+            deal["id"],
+            stage_id=stage(pipe, "Lost"),
+            lost_reason="competitor",
+            lost_reason_detail="Went with Initech",
+        )
+    )
     assert (lost["status"], lost["lost_reason"], lost["probability"]) == ("lost", "competitor", 0)
     assert datetime.fromisoformat(lost["closed_at"]) == lost_at
     # The reason cannot be taken away while the deal is lost ...
@@ -179,7 +203,8 @@ def test_a_lost_deal_needs_a_reason(crm: Crm, pipe: dict[str, Any], monkeypatch:
 
 def test_a_deal_created_lost_needs_a_reason_too(crm: Crm, pipe: dict[str, Any]) -> None:
     assert error_fields(crm.admin.post(DEALS, json={"name": "L", "stage_id": stage(pipe, "Lost")})) == [
-        "lost_reason"]
+        "lost_reason"
+    ]
     deal = crm.admin.create("deals", name="L", stage_id=stage(pipe, "Lost"), lost_reason="timing")
     assert deal["status"] == "lost" and deal["closed_at"] is not None
 
@@ -191,10 +216,15 @@ def test_status_and_close_date_are_not_written_by_clients(crm: Crm, pipe: dict[s
     _unchanged(crm.admin, deal)
 
 
-def test_stage_history_gives_time_in_each_stage(crm: Crm, pipe: dict[str, Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock(monkeypatch, "sextant.deals.objects", "sextant.deals.service",
-                  start=datetime(2030, 1, 1, 9, 0, tzinfo=UTC))
+def test_stage_history_gives_time_in_each_stage(
+    crm: Crm, pipe: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(
+        monkeypatch,
+        "sextant.deals.objects",
+        "sextant.deals.service",
+        start=datetime(2030, 1, 1, 9, 0, tzinfo=UTC),
+    )
     deal = crm.admin.create("deals", name="Journey", amount=100)
     clock.advance(hours=26)
     _ok(_patch(crm.admin, deal["id"], stage_id=stage(pipe, "Propose"), amount=250))
@@ -207,8 +237,15 @@ def test_stage_history_gives_time_in_each_stage(crm: Crm, pipe: dict[str, Any],
     assert r.status_code == 200, r.text
     rows = r.json()
     assert [(x["from_stage"], x["stage"]) for x in rows] == [
-        (None, "Qualify"), ("Qualify", "Propose"), ("Propose", "Negotiate")]
-    assert [x["seconds_in_stage"] for x in rows] == [26 * 3600, 5 * 86400, 90 * 60]  # the last one is still open
+        (None, "Qualify"),
+        ("Qualify", "Propose"),
+        ("Propose", "Negotiate"),
+    ]
+    assert [x["seconds_in_stage"] for x in rows] == [
+        26 * 3600,
+        5 * 86400,
+        90 * 60,
+    ]  # the last one is still open
     assert rows[-1]["left_at"] is None
     assert datetime.fromisoformat(rows[1]["entered_at"]) == datetime(2030, 1, 2, 11, 0, tzinfo=UTC)
     assert {x["actor_id"] for x in rows} == {crm.admin.user["id"]}
@@ -251,8 +288,10 @@ def test_references_to_records_the_user_cannot_see_are_refused(crm: Crm, pipe: d
 def test_a_sales_rep_lists_deals_of_peers_only_and_may_not_write_them(crm: Crm, pipe: dict[str, Any]) -> None:
     team = crm.team()
     rep, mate, other = crm.user(team=team), crm.user(team=team), crm.user()
-    ids = [crm.admin.create("deals", name=f"of {i}", owner_id=u.user["id"])["id"]
-           for i, u in enumerate((rep, mate, other))]
+    ids = [
+        crm.admin.create("deals", name=f"of {i}", owner_id=u.user["id"])["id"]
+        for i, u in enumerate((rep, mate, other))
+    ]
     listed = {d["id"] for d in rep.get(DEALS).json()["items"]}
     assert listed == set(ids[:2])
     # The default sales role reads deals; it does not create them.
@@ -268,11 +307,15 @@ def test_contacts_on_a_deal_with_roles(crm: Crm, pipe: dict[str, Any]) -> None:
     ben = crm.admin.create("contacts", first_name="Ben", last_name="Champion")
     url = f"{DEALS}/{deal['id']}/contacts"
     assert _ok(crm.admin.post(url, json={"contact_id": ann["id"], "role": "decision maker"})) == {
-        "contact_id": ann["id"], "role": "decision maker"}
+        "contact_id": ann["id"],
+        "role": "decision maker",
+    }
     _ok(crm.admin.post(url, json={"contact_id": ben["id"], "role": "champion"}))
     listed = crm.admin.get(url).json()
     assert [(x["contact_id"], x["role"], x["contact"]["last_name"]) for x in listed] == [
-        (ann["id"], "decision maker", "Buyer"), (ben["id"], "champion", "Champion")]
+        (ann["id"], "decision maker", "Buyer"),
+        (ben["id"], "champion", "Champion"),
+    ]
     problem(crm.admin.post(url, json={"contact_id": ann["id"], "role": "again"}), 409)
     # The deal shows on each person's page.
     related = crm.admin.get(f"{API}/contacts/{ben['id']}/related/deals").json()["items"]
@@ -344,14 +387,27 @@ def test_a_failed_update_leaves_no_history(crm: Crm, pipe: dict[str, Any]) -> No
 
 
 def test_deals_take_custom_fields_filters_and_search(crm: Crm, pipe: dict[str, Any]) -> None:
-    add_field(crm.admin, "deals", "region", "single_select",
-              options=[{"value": "emea", "label": "EMEA"}, {"value": "amer", "label": "Americas"}])
+    add_field(
+        crm.admin,
+        "deals",
+        "region",
+        "single_select",
+        options=[{"value": "emea", "label": "EMEA"}, {"value": "amer", "label": "Americas"}],
+    )
     a = crm.admin.create("deals", name="Zeppelin expansion", region="emea", amount=900)
     crm.admin.create("deals", name="Other", region="amer", amount=50)
     assert error_fields(crm.admin.post(DEALS, json={"name": "Bad", "region": "mars"})) == ["region"]
     assert query_ids(crm.admin, "deals", {"field": "region", "op": "eq", "value": "emea"}) == [a["id"]]
-    assert query_ids(crm.admin, "deals", {"and": [{"field": "amount", "op": "gt", "value": 100},
-                                                  {"field": "status", "op": "eq", "value": "open"}]}) == [a["id"]]
+    assert query_ids(
+        crm.admin,
+        "deals",
+        {
+            "and": [
+                {"field": "amount", "op": "gt", "value": 100},
+                {"field": "status", "op": "eq", "value": "open"},
+            ]
+        },
+    ) == [a["id"]]
     found = crm.admin.get(f"{API}/search", params={"q": "zeppelin", "objects": "deals"}).json()["items"]
     assert [(x["object"], x["id"]) for x in found] == [("deals", a["id"])]
 
@@ -373,5 +429,6 @@ def test_company_page_lists_its_deals(crm: Crm, pipe: dict[str, Any]) -> None:
 def test_expected_close_date_filter_by_period(crm: Crm, pipe: dict[str, Any]) -> None:
     far = crm.admin.create("deals", name="Far", expected_close_date="2099-01-01")
     crm.admin.create("deals", name="Soon", expected_close_date=datetime.now(UTC).date().isoformat())
-    assert query_ids(crm.admin, "deals", {"field": "expected_close_date", "op": "gt",
-                                          "value": "2050-01-01"}) == [far["id"]]
+    assert query_ids(
+        crm.admin, "deals", {"field": "expected_close_date", "op": "gt", "value": "2050-01-01"}
+    ) == [far["id"]]

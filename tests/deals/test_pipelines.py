@@ -70,7 +70,9 @@ def test_pipeline_needs_an_open_a_won_and_a_lost_stage(crm: Crm) -> None:
 def test_bad_stage_definitions_are_refused_naming_the_stage(crm: Crm) -> None:
     stages = [dict(s) for s in STAGES]
     stages[1]["probability"] = 140
-    assert "stages.1.probability" in error_fields(crm.admin.post(PIPELINES, json={"name": "X", "stages": stages}))
+    assert "stages.1.probability" in error_fields(
+        crm.admin.post(PIPELINES, json={"name": "X", "stages": stages})
+    )
     stages = [dict(s) for s in STAGES]
     stages[2]["kind"] = "maybe"
     assert "stages.2.kind" in error_fields(crm.admin.post(PIPELINES, json={"name": "X", "stages": stages}))
@@ -121,8 +123,11 @@ def test_stages_are_reordered_renamed_and_added_keeping_their_ids(crm: Crm) -> N
 def test_a_stage_holding_deals_cannot_be_deleted(crm: Crm) -> None:
     p = make_pipeline(crm.admin)
     deal = crm.admin.create("deals", name="Stuck", stage_id=stage(p, "Negotiate"))
-    without_negotiate = [{"id": s["id"], **{k: s[k] for k in ("name", "probability", "kind")}}
-                         for s in p["stages"] if s["name"] != "Negotiate"]
+    without_negotiate = [
+        {"id": s["id"], **{k: s[k] for k in ("name", "probability", "kind")}}
+        for s in p["stages"]
+        if s["name"] != "Negotiate"
+    ]
     body = problem(crm.admin.patch(f"{PIPELINES}/{p['id']}", json={"stages": without_negotiate}), 409)
     assert "Negotiate" in body["detail"]
     assert [s["name"] for s in get(crm.admin, "pipelines", p["id"])["stages"]] == [s["name"] for s in STAGES]
@@ -137,8 +142,11 @@ def test_a_trashed_deal_still_holds_its_stage(crm: Crm) -> None:
     p = make_pipeline(crm.admin)
     deal = crm.admin.create("deals", name="Trashed", stage_id=stage(p, "Negotiate"))
     assert crm.admin.delete(f"{API}/deals/{deal['id']}").status_code == 204
-    without_negotiate = [{"id": s["id"], **{k: s[k] for k in ("name", "probability", "kind")}}
-                         for s in p["stages"] if s["name"] != "Negotiate"]
+    without_negotiate = [
+        {"id": s["id"], **{k: s[k] for k in ("name", "probability", "kind")}}
+        for s in p["stages"]
+        if s["name"] != "Negotiate"
+    ]
     problem(crm.admin.patch(f"{PIPELINES}/{p['id']}", json={"stages": without_negotiate}), 409)
     # ... because it can be restored into it.
     r = crm.admin.post(f"{API}/deals/{deal['id']}/restore")
@@ -170,9 +178,12 @@ def test_archived_pipeline_is_hidden_and_takes_no_new_deals(crm: Crm) -> None:
     assert r.status_code == 200 and r.json()["archived"] is True
     assert [p["name"] for p in crm.admin.get(PIPELINES).json()] == ["Keep"]
     assert {p["name"] for p in crm.admin.get(PIPELINES, params={"include_archived": True}).json()} == {
-        "Keep", "Old"}
+        "Keep",
+        "Old",
+    }
     assert error_fields(crm.admin.post(f"{API}/deals", json={"name": "X", "pipeline_id": old["id"]})) == [
-        "pipeline_id"]
+        "pipeline_id"
+    ]
     r = crm.admin.post(f"{API}/deals", json={"name": "X", "stage_id": stage(old, "Qualify")})
     assert error_fields(r) == ["stage_id"]
     assert crm.admin.create("deals", name="Y")["pipeline_id"] == keep["id"]
@@ -193,10 +204,17 @@ def test_pipeline_changes_are_audited(crm: Crm) -> None:
     p = make_pipeline(crm.admin)
     crm.admin.patch(f"{PIPELINES}/{p['id']}", json={"name": "New sales"})
     with session_scope() as s:
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.object_name == "pipelines",
-                                                          AuditEntry.record_id == p["id"]).order_by(AuditEntry.id)))
+        entries = list(
+            s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.object_name == "pipelines", AuditEntry.record_id == p["id"])
+                .order_by(AuditEntry.id)
+            )
+        )
         assert [(e.action, e.changes.get("name")) for e in entries] == [
-            ("create", [None, "Sales"]), ("update", ["Sales", "New sales"])]
+            ("create", [None, "Sales"]),
+            ("update", ["Sales", "New sales"]),
+        ]
         assert {e.actor_id for e in entries} == {crm.admin.user["id"]}
 
 
@@ -206,10 +224,12 @@ def test_pipeline_changes_are_audited(crm: Crm) -> None:
 def test_board_groups_a_pipelines_deals_by_stage_with_totals(crm: Crm) -> None:
     p = make_pipeline(crm.admin)
     other = make_pipeline(crm.admin, "Other")
-    crm.admin.create("deals", name="Late", stage_id=stage(p, "Propose"), amount=1000,
-                     expected_close_date="2099-06-01")
-    crm.admin.create("deals", name="Soon", stage_id=stage(p, "Propose"), amount=3000,
-                     expected_close_date="2099-01-01")
+    crm.admin.create(
+        "deals", name="Late", stage_id=stage(p, "Propose"), amount=1000, expected_close_date="2099-06-01"
+    )
+    crm.admin.create(
+        "deals", name="Soon", stage_id=stage(p, "Propose"), amount=3000, expected_close_date="2099-01-01"
+    )
     crm.admin.create("deals", name="Custom prob", stage_id=stage(p, "Negotiate"), amount=500, probability=20)
     crm.admin.create("deals", name="Elsewhere", stage_id=stage(other, "Propose"), amount=99999)
     board = _board(crm.admin, p["id"])
@@ -236,11 +256,14 @@ def test_board_filter_narrows_deals_and_totals(crm: Crm) -> None:
     p = make_pipeline(crm.admin)
     crm.admin.create("deals", name="Small", stage_id=stage(p, "Qualify"), amount=100)
     crm.admin.create("deals", name="Large", stage_id=stage(p, "Qualify"), amount=10000)
-    column = _column(_board(crm.admin, p["id"], filter={"field": "amount", "op": "gte", "value": 1000}),
-                     "Qualify")
+    column = _column(
+        _board(crm.admin, p["id"], filter={"field": "amount", "op": "gte", "value": 1000}), "Qualify"
+    )
     assert (column["count"], column["amount"], [d["name"] for d in column["deals"]]) == (1, 10000, ["Large"])
-    r = crm.admin.get(f"{PIPELINES}/{p['id']}/board", params={"filter": json.dumps({"field": "nope",
-                                                                                     "op": "eq", "value": 1})})
+    r = crm.admin.get(
+        f"{PIPELINES}/{p['id']}/board",
+        params={"filter": json.dumps({"field": "nope", "op": "eq", "value": 1})},
+    )
     problem(r, 422)
 
 
@@ -257,10 +280,17 @@ def _org(crm: Crm) -> dict[str, As]:
     }
 
 
-def _deal_for(crm: Crm, p: dict[str, Any], owner: As, amount: float, stage_name: str = "Propose",
-              **extra: Any) -> dict[str, Any]:
-    return crm.admin.create("deals", name=f"{owner.user['email']} {amount}", stage_id=stage(p, stage_name),
-                            amount=amount, owner_id=owner.user["id"], **extra)
+def _deal_for(
+    crm: Crm, p: dict[str, Any], owner: As, amount: float, stage_name: str = "Propose", **extra: Any
+) -> dict[str, Any]:
+    return crm.admin.create(
+        "deals",
+        name=f"{owner.user['email']} {amount}",
+        stage_id=stage(p, stage_name),
+        amount=amount,
+        owner_id=owner.user["id"],
+        **extra,
+    )
 
 
 def test_board_totals_count_only_deals_the_user_can_see(crm: Crm) -> None:
@@ -301,9 +331,16 @@ def test_summary_per_stage_weights_open_deals_by_probability(crm: Crm) -> None:
     rows = {r["stage_id"]: r for r in _summary(crm.admin, group_by="stage")}
     assert set(rows) == {stage(p, "Qualify"), stage(p, "Propose")}  # closed deals are not pipeline
     assert {k: rows[stage(p, "Qualify")][k] for k in ("count", "amount", "weighted", "currency")} == {
-        "count": 1, "amount": 1000, "weighted": 100, "currency": "USD"}
+        "count": 1,
+        "amount": 1000,
+        "weighted": 100,
+        "currency": "USD",
+    }
     assert {k: rows[stage(p, "Propose")][k] for k in ("count", "amount", "weighted")} == {
-        "count": 3, "amount": 2500, "weighted": 1450}
+        "count": 3,
+        "amount": 2500,
+        "weighted": 1450,
+    }
 
 
 def test_summary_keeps_currencies_apart(crm: Crm) -> None:
@@ -320,13 +357,16 @@ def test_summary_per_owner_and_per_stage_and_owner(crm: Crm) -> None:
     _deal_for(crm, p, org["alice"], 100, "Qualify")
     _deal_for(crm, p, org["alice"], 200, "Propose")
     _deal_for(crm, p, org["bob"], 400, "Propose")
-    by_owner = {r["owner_id"]: (r["count"], r["amount"], r["weighted"]) for r in _summary(crm.admin,
-                                                                                             group_by="owner")}
+    by_owner = {
+        r["owner_id"]: (r["count"], r["amount"], r["weighted"]) for r in _summary(crm.admin, group_by="owner")
+    }
     assert by_owner == {org["alice"].user["id"]: (2, 300, 110), org["bob"].user["id"]: (1, 400, 200)}
     pairs = {(r["stage_id"], r["owner_id"]): r["amount"] for r in _summary(crm.admin, group_by="stage_owner")}
-    assert pairs == {(stage(p, "Qualify"), org["alice"].user["id"]): 100,
-                     (stage(p, "Propose"), org["alice"].user["id"]): 200,
-                     (stage(p, "Propose"), org["bob"].user["id"]): 400}
+    assert pairs == {
+        (stage(p, "Qualify"), org["alice"].user["id"]): 100,
+        (stage(p, "Propose"), org["alice"].user["id"]): 200,
+        (stage(p, "Propose"), org["bob"].user["id"]): 400,
+    }
 
 
 def test_summary_counts_only_visible_deals_and_a_manager_sees_his_reports(crm: Crm) -> None:
@@ -352,8 +392,9 @@ def test_summary_of_one_pipeline_and_filtered(crm: Crm) -> None:
     crm.admin.create("deals", name="In A", stage_id=stage(a, "Propose"), amount=100, tags=["vip"])
     crm.admin.create("deals", name="In B", stage_id=stage(b, "Propose"), amount=200)
     assert [r["amount"] for r in _summary(crm.admin, pipeline_id=b["id"])] == [200]
-    assert [r["amount"] for r in _summary(crm.admin, filter={"field": "tags", "op": "contains",
-                                                             "value": "vip"})] == [100]
+    assert [
+        r["amount"] for r in _summary(crm.admin, filter={"field": "tags", "op": "contains", "value": "vip"})
+    ] == [100]
 
 
 def test_summary_refuses_an_unknown_grouping(crm: Crm) -> None:

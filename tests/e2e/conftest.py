@@ -1,18 +1,22 @@
 """End-to-end harness: a real server (uvicorn subprocess) on a clean database, driven by Chromium.
 
-Each test gets its own server on a free 127.0.0.1 port, pointed at the clean database of the `db` fixture
-(SQLite or PostgreSQL, as SEXTANT_TEST_DB says), and its own browser context. One Chromium serves the whole
-run. Nothing is skipped: without Chromium, Playwright or the built web UI the tests fail and say why.
+Each test gets its own server, `uvicorn sextant.asgi:app` on a free 127.0.0.1 port, pointed at the clean
+database of the `db` fixture (SQLite or PostgreSQL, as SEXTANT_TEST_DB says), and its own browser context.
+Servers are forked from a launcher process that has imported the app's dependencies once (launcher.py), which
+saves each test a second or two of imports. One Chromium serves the whole run. Nothing is skipped: without
+Chromium, Playwright or the built web UI the tests fail and say why.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import select
+import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,6 +67,10 @@ def browser() -> Iterator[Any]:
             f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
             "(or set SEXTANT_CHROMIUM to its path). The e2e tests need a real browser."
         )
+    from playwright.sync_api import expect
+
+    # generous ceilings for a busy CI machine; a passing step never waits for them
+    expect.set_options(timeout=15_000)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -121,60 +129,96 @@ class Server:
         return client
 
 
-@pytest.fixture
-def server(db: str) -> Iterator[Server]:
+class Launcher:
+    """The forking server launcher (tests/e2e/launcher.py), one per test session (and xdist worker)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("launcher.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            text=True,
+        )
+        if self._line(120) != "ready":
+            self.close()
+            pytest.fail("the e2e server launcher did not start")
+
+    def _line(self, timeout: float) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline().strip() if ready else ""
+
+    def start(self, port: int, env: dict[str, str], log: str) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"port": port, "env": env, "log": log}) + "\n")
+        self.proc.stdin.flush()
+        answer = self._line(30)
+        if not answer.isdigit():
+            pytest.fail(f"the e2e server launcher did not start a server (answer {answer!r})")
+        return int(answer)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def launcher() -> Iterator[Launcher]:
     if not WEB_INDEX.is_file():
         pytest.fail(f"The web UI is not built ({WEB_INDEX} is missing): run scripts/build-web.sh")
+    lau = Launcher()
+    yield lau
+    lau.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def server(db: str, launcher: Launcher, tmp_path: Path) -> Iterator[Server]:
+    """`uvicorn sextant.asgi:app` on a free port, on this test's clean database, stopped afterwards."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db, "SEXTANT_RUN_DISPATCHER": "false"}
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "sextant.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
+    log = tmp_path / "server.log"
+    pid = launcher.start(port, {"DATABASE_URL": db, "SEXTANT_RUN_DISPATCHER": "false"}, str(log))
     base = f"http://127.0.0.1:{port}"
 
     def output() -> str:
-        log.seek(0)
-        return log.read().decode(errors="replace")[-4000:]
+        return log.read_text(errors="replace")[-4000:] if log.exists() else ""
 
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with code {proc.returncode}:\n{output()}")
+            if not _alive(pid):
+                pytest.fail(f"the server exited:\n{output()}")
             try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the server did not start within 30 s:\n{output()}")
+                pytest.fail(f"the server did not answer within 90 s:\n{output()}")
             time.sleep(0.05)
         yield Server(base)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
         server_log = output()
-        log.close()
         if "Traceback" in server_log:
             print(f"--- server log ---\n{server_log}")
 
@@ -208,7 +252,7 @@ def _open(browser: Any, server: Server, width: int, height: int, phone: bool) ->
         locale="en-US",
         timezone_id="UTC",
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(20_000)
     page = ctx.new_page()
     b = Browser(page, server.base_url)
 

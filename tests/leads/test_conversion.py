@@ -39,29 +39,55 @@ def _nothing_created(crm: Crm, lead: dict[str, Any]) -> None:
 
 
 def _lead(crm: Crm, **fields: Any) -> dict[str, Any]:
-    base = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@navy.example",
-            "company_name": "US Navy", "job_title": "Rear Admiral", "phone": "+1 415 555 0100",
-            "source": "referral"}
+    base = {
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "email": "grace@navy.example",
+        "company_name": "US Navy",
+        "job_title": "Rear Admiral",
+        "phone": "+1 415 555 0100",
+        "source": "referral",
+    }
     return crm.admin.create("leads", **{**base, **fields})
 
 
 def test_conversion_makes_contact_company_and_deal_and_the_lead_points_at_them(
-        crm: Crm, pipe: dict[str, Any]) -> None:
+    crm: Crm, pipe: dict[str, Any]
+) -> None:
     lead = _lead(crm)
-    out = _ok(_convert(crm.admin, lead["id"], deal={"name": "Navy compilers", "amount": 50000,
-                                                   "stage_id": stage(pipe, "Propose")}))
+    out = _ok(
+        _convert(
+            crm.admin,
+            lead["id"],
+            deal={"name": "Navy compilers", "amount": 50000, "stage_id": stage(pipe, "Propose")},
+        )
+    )
     contact, company, deal, after = out["contact"], out["company"], out["deal"], out["lead"]
     assert (contact["first_name"], contact["last_name"], contact["email"], contact["job_title"]) == (
-        "Grace", "Hopper", "grace@navy.example", "Rear Admiral")
+        "Grace",
+        "Hopper",
+        "grace@navy.example",
+        "Rear Admiral",
+    )
     assert contact["lead_source"] == "referral"
     assert (company["name"], company["domain"]) == ("US Navy", "navy.example")
     assert (deal["name"], deal["amount"], deal["stage_id"], deal["probability"]) == (
-        "Navy compilers", 50000, stage(pipe, "Propose"), 50)
+        "Navy compilers",
+        50000,
+        stage(pipe, "Propose"),
+        50,
+    )
     assert (deal["company_id"], deal["primary_contact_id"], deal["source"]) == (
-        company["id"], contact["id"], "referral")
+        company["id"],
+        contact["id"],
+        "referral",
+    )
     assert after["status"] == "converted" and after["converted_at"]
     assert (after["converted_contact_id"], after["converted_company_id"], after["converted_deal_id"]) == (
-        contact["id"], company["id"], deal["id"])
+        contact["id"],
+        company["id"],
+        deal["id"],
+    )
     assert get(crm.admin, "leads", lead["id"]) == after
     links = crm.admin.get(f"{API}/contacts/{contact['id']}/companies").json()
     assert [x["company_id"] for x in links] == [company["id"]]
@@ -102,15 +128,19 @@ def test_a_disqualified_lead_cannot_be_converted(crm: Crm, pipe: dict[str, Any])
     _nothing_created(crm, lead)
 
 
-@pytest.mark.parametrize("deal, field", [
-    ({"amount": -1}, "deal.amount"),
-    ({"stage_id": "soon"}, "deal.stage_id"),
-    ({"expected_close_date": "2001-01-01"}, "deal.expected_close_date"),
-    ({"colour": "red"}, "deal.colour"),
-    ("big", "deal"),
-])
-def test_a_conversion_failing_halfway_leaves_nothing(crm: Crm, pipe: dict[str, Any], deal: Any,
-                                                      field: str) -> None:
+@pytest.mark.parametrize(
+    "deal, field",
+    [
+        ({"amount": -1}, "deal.amount"),
+        ({"stage_id": "soon"}, "deal.stage_id"),
+        ({"expected_close_date": "2001-01-01"}, "deal.expected_close_date"),
+        ({"colour": "red"}, "deal.colour"),
+        ("big", "deal"),
+    ],
+)
+def test_a_conversion_failing_halfway_leaves_nothing(
+    crm: Crm, pipe: dict[str, Any], deal: Any, field: str
+) -> None:
     lead = _lead(crm)
     body = problem(_convert(crm.admin, lead["id"], deal=deal), 422)
     assert [e["field"] for e in body["errors"]] == [field]
@@ -212,5 +242,6 @@ def test_conversion_can_hand_everything_to_another_owner(crm: Crm, pipe: dict[st
     lead = _lead(crm)
     out = _ok(_convert(crm.admin, lead["id"], owner_id=closer.user["id"], deal={"amount": 1}))
     assert {out["contact"]["owner_id"], out["company"]["owner_id"], out["deal"]["owner_id"]} == {
-        closer.user["id"]}
+        closer.user["id"]
+    }
     assert get(closer, "deals", out["deal"]["id"])["amount"] == 1

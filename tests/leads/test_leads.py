@@ -31,8 +31,15 @@ def _unowned_lead(crm: Crm, **fields: Any) -> dict[str, Any]:
 
 
 def test_a_captured_lead_is_new_with_its_source_and_campaign(crm: Crm) -> None:
-    lead = crm.admin.create("leads", first_name="Ada", last_name="Lovelace", email="Ada@Engines.example",
-                            company_name="Analytical Engines", source="event", campaign="Expo 2025")
+    lead = crm.admin.create(
+        "leads",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="Ada@Engines.example",
+        company_name="Analytical Engines",
+        source="event",
+        campaign="Expo 2025",
+    )
     assert lead["status"] == "new"
     assert (lead["source"], lead["campaign"]) == ("event", "Expo 2025")
     assert lead["email"] == "ada@engines.example"
@@ -47,8 +54,16 @@ def test_a_lead_needs_a_name_an_email_or_a_company(crm: Crm) -> None:
 
 
 def test_bad_lead_input_names_the_field(crm: Crm) -> None:
-    r = crm.admin.post(LEADS, json={"last_name": "X", "email": "not-an-email", "source": "carrier_pigeon",
-                                    "status": "hot", "shoe_size": 44})
+    r = crm.admin.post(
+        LEADS,
+        json={
+            "last_name": "X",
+            "email": "not-an-email",
+            "source": "carrier_pigeon",
+            "status": "hot",
+            "shoe_size": 44,
+        },
+    )
     assert set(error_fields(r)) == {"email", "source", "status", "shoe_size"}
     assert count(crm.admin, "leads") == 0
 
@@ -64,16 +79,21 @@ def test_disqualifying_needs_a_reason_and_requalifying_forgets_it(crm: Crm) -> N
     lead = crm.admin.create("leads", last_name="Maybe")
     assert error_fields(_patch(crm.admin, lead["id"], status="disqualified")) == ["disqualified_reason"]
     assert get(crm.admin, "leads", lead["id"]) == lead
-    assert error_fields(_patch(crm.admin, lead["id"], status="disqualified",
-                               disqualified_reason="too_cold")) == ["disqualified_reason"]
+    assert error_fields(
+        _patch(crm.admin, lead["id"], status="disqualified", disqualified_reason="too_cold")
+    ) == ["disqualified_reason"]
     r = _patch(crm.admin, lead["id"], status="disqualified", disqualified_reason="no_budget")
     assert r.status_code == 200 and r.json()["disqualified_reason"] == "no_budget", r.text
     # The reason cannot be taken away while the lead stays disqualified.
     assert error_fields(_patch(crm.admin, lead["id"], disqualified_reason=None)) == ["disqualified_reason"]
     r = _patch(crm.admin, lead["id"], status="working")
     assert r.status_code == 200 and r.json()["disqualified_reason"] is None, r.text
-    assert crm.admin.create("leads", last_name="Spam", status="disqualified",
-                            disqualified_reason="spam")["status"] == "disqualified"
+    assert (
+        crm.admin.create("leads", last_name="Spam", status="disqualified", disqualified_reason="spam")[
+            "status"
+        ]
+        == "disqualified"
+    )
 
 
 def test_converted_is_not_a_status_clients_set(crm: Crm) -> None:
@@ -89,8 +109,16 @@ def test_leads_are_filtered_searched_and_audited(crm: Crm) -> None:
     add_field(crm.admin, "leads", "score", "number")
     hot = crm.admin.create("leads", last_name="Hotson", source="referral", campaign="Spring", score=90)
     crm.admin.create("leads", last_name="Coldwell", source="website", score=5)
-    assert query_ids(crm.admin, "leads", {"and": [{"field": "source", "op": "eq", "value": "referral"},
-                                                  {"field": "score", "op": "gte", "value": 50}]}) == [hot["id"]]
+    assert query_ids(
+        crm.admin,
+        "leads",
+        {
+            "and": [
+                {"field": "source", "op": "eq", "value": "referral"},
+                {"field": "score", "op": "gte", "value": 50},
+            ]
+        },
+    ) == [hot["id"]]
     assert query_ids(crm.admin, "leads", {"field": "campaign", "op": "eq", "value": "Spring"}) == [hot["id"]]
     found = crm.admin.get(f"{API}/search", params={"q": "hotson", "objects": "leads"}).json()["items"]
     assert [(x["object"], x["id"]) for x in found] == [("leads", hot["id"])]
@@ -147,8 +175,14 @@ def test_territory_rule_sends_matching_leads_to_its_user_first(crm: Crm) -> None
     general = crm.user(team=team)
     emea_rep = crm.user()
     _rule(crm, name="Everyone else", strategy="round_robin", team_id=team["id"], position=2)
-    _rule(crm, name="EMEA", strategy="user", user_id=emea_rep.user["id"], position=1,
-          condition={"field": "territory", "op": "in", "value": ["EMEA", "Europe"]})
+    _rule(
+        crm,
+        name="EMEA",
+        strategy="user",
+        user_id=emea_rep.user["id"],
+        position=1,
+        condition={"field": "territory", "op": "in", "value": ["EMEA", "Europe"]},
+    )
     assert _unowned_lead(crm, territory="EMEA")["owner_id"] == emea_rep.user["id"]
     assert _unowned_lead(crm, territory="Europe")["owner_id"] == emea_rep.user["id"]
     assert _unowned_lead(crm, territory="APAC")["owner_id"] == general.user["id"]
@@ -159,9 +193,19 @@ def test_territory_rule_sends_matching_leads_to_its_user_first(crm: Crm) -> None
 def test_conditions_can_use_any_lead_field(crm: Crm) -> None:
     add_field(crm.admin, "leads", "employees", "number")
     big_rep, small_rep = crm.user(), crm.user()
-    _rule(crm, name="Enterprise", strategy="user", user_id=big_rep.user["id"], position=1,
-          condition={"and": [{"field": "employees", "op": "gte", "value": 1000},
-                             {"field": "country", "op": "eq", "value": "France"}]})
+    _rule(
+        crm,
+        name="Enterprise",
+        strategy="user",
+        user_id=big_rep.user["id"],
+        position=1,
+        condition={
+            "and": [
+                {"field": "employees", "op": "gte", "value": 1000},
+                {"field": "country", "op": "eq", "value": "France"},
+            ]
+        },
+    )
     _rule(crm, name="Rest", strategy="user", user_id=small_rep.user["id"], position=2)
     assert _unowned_lead(crm, employees=5000, country="France")["owner_id"] == big_rep.user["id"]
     assert _unowned_lead(crm, employees=5000, country="Spain")["owner_id"] == small_rep.user["id"]
@@ -173,14 +217,21 @@ def test_leads_with_an_owner_are_left_alone(crm: Crm) -> None:
     _rule(crm, name="RR", strategy="round_robin", team_id=team["id"])
     chosen = crm.user()
     assert crm.admin.create("leads", last_name="Mine")["owner_id"] == crm.admin.user["id"]
-    assert crm.admin.create("leads", last_name="Yours", owner_id=chosen.user["id"])["owner_id"] == \
-        chosen.user["id"]
+    assert (
+        crm.admin.create("leads", last_name="Yours", owner_id=chosen.user["id"])["owner_id"]
+        == chosen.user["id"]
+    )
 
 
 def test_no_matching_rule_leaves_the_lead_unowned(crm: Crm) -> None:
     rep = crm.user()
-    _rule(crm, name="Only DACH", strategy="user", user_id=rep.user["id"],
-          condition={"field": "territory", "op": "eq", "value": "DACH"})
+    _rule(
+        crm,
+        name="Only DACH",
+        strategy="user",
+        user_id=rep.user["id"],
+        condition={"field": "territory", "op": "eq", "value": "DACH"},
+    )
     lead = _unowned_lead(crm, territory="Nordics")
     assert lead["owner_id"] is None
     problem(rep.get(f"{LEADS}/{lead['id']}"), 404)
@@ -206,8 +257,15 @@ def test_rules_are_validated(crm: Crm) -> None:
         ({"name": "x", "strategy": "user", "user_id": 999}, ["user_id"]),
         ({"name": "x", "strategy": "lottery"}, ["strategy"]),
         ({"name": "", "strategy": "user", "user_id": rep.user["id"]}, ["name"]),
-        ({"name": "x", "strategy": "user", "user_id": rep.user["id"],
-          "condition": {"field": "shoe_size", "op": "eq", "value": 1}}, ["condition.field"]),
+        (
+            {
+                "name": "x",
+                "strategy": "user",
+                "user_id": rep.user["id"],
+                "condition": {"field": "shoe_size", "op": "eq", "value": 1},
+            },
+            ["condition.field"],
+        ),
         ({"name": "x", "strategy": "user", "user_id": rep.user["id"], "position": "first"}, ["position"]),
         ({"name": "x", "strategy": "user", "user_id": rep.user["id"], "active": "yes"}, ["active"]),
         ({"name": "x", "strategy": "round_robin", "team_id": "abc"}, ["team_id"]),
@@ -221,8 +279,9 @@ def test_rules_are_validated(crm: Crm) -> None:
 def test_a_deactivated_user_cannot_be_given_a_rule(crm: Crm) -> None:
     rep = crm.user()
     crm.admin.patch(f"{API}/users/{rep.user['id']}", json={"is_active": False})
-    assert error_fields(crm.admin.post(RULES, json={"name": "x", "strategy": "user",
-                                                    "user_id": rep.user["id"]})) == ["user_id"]
+    assert error_fields(
+        crm.admin.post(RULES, json={"name": "x", "strategy": "user", "user_id": rep.user["id"]})
+    ) == ["user_id"]
 
 
 def test_only_admins_manage_rules_and_everyone_with_lead_access_reads_them(crm: Crm) -> None:

@@ -41,17 +41,33 @@ def neighbour(app: Any) -> Iterator[TestClient]:
 
 
 def test_a_public_submission_becomes_a_new_lead_with_the_forms_source_and_campaign(
-        crm: Crm, visitor: TestClient) -> None:
-    form = _form(crm, fields=["first_name", "last_name", "email", "company_name", "description"],
-                 source="event", campaign="Expo 2025")
+    crm: Crm, visitor: TestClient
+) -> None:
+    form = _form(
+        crm,
+        fields=["first_name", "last_name", "email", "company_name", "description"],
+        source="event",
+        campaign="Expo 2025",
+    )
     assert form["submit_url"] == f"{PUBLIC}/{form['key']}"
-    r = visitor.post(form["submit_url"], json={"first_name": "Ada", "last_name": "Lovelace",
-                                               "email": "ADA@engines.example", "company_name": "",
-                                               "description": "Call me"})
+    r = visitor.post(
+        form["submit_url"],
+        json={
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ADA@engines.example",
+            "company_name": "",
+            "description": "Call me",
+        },
+    )
     assert (r.status_code, r.json()) == (202, {"status": "received"})
     [lead] = _leads(crm)
     assert (lead["first_name"], lead["email"], lead["company_name"], lead["description"]) == (
-        "Ada", "ada@engines.example", None, "Call me")
+        "Ada",
+        "ada@engines.example",
+        None,
+        "Call me",
+    )
     assert (lead["status"], lead["source"], lead["campaign"]) == ("new", "event", "Expo 2025")
     assert lead["owner_id"] is None  # no rule: the admins' queue
     create = history(crm.admin, "leads", lead["id"])[0]
@@ -68,8 +84,9 @@ def test_a_plain_html_form_post_works_too(crm: Crm, visitor: TestClient) -> None
 def test_submissions_are_assigned_by_the_rules(crm: Crm, visitor: TestClient) -> None:
     team = crm.team()
     a, b = crm.user(team=team), crm.user(team=team)
-    r = crm.admin.post(f"{API}/lead-assignment-rules", json={"name": "Web", "strategy": "round_robin",
-                                                              "team_id": team["id"]})
+    r = crm.admin.post(
+        f"{API}/lead-assignment-rules", json={"name": "Web", "strategy": "round_robin", "team_id": team["id"]}
+    )
     assert r.status_code == 201, r.text
     form = _form(crm)
     for name in ("One", "Two", "Three"):
@@ -90,8 +107,9 @@ def test_a_filled_honeypot_is_dropped_silently(crm: Crm, visitor: TestClient) ->
 
 def test_fields_the_form_does_not_have_are_refused(crm: Crm, visitor: TestClient) -> None:
     form = _form(crm, fields=["last_name", "email"])
-    r = visitor.post(form["submit_url"], json={"last_name": "X", "phone": "+33 1 23 45 67 89",
-                                               "owner_id": "1"})
+    r = visitor.post(
+        form["submit_url"], json={"last_name": "X", "phone": "+33 1 23 45 67 89", "owner_id": "1"}
+    )
     body = problem(r, 422)
     assert sorted(e["field"] for e in body["errors"]) == ["owner_id", "phone"]
     assert count(crm.admin, "leads") == 0
@@ -101,8 +119,9 @@ def test_invalid_values_are_refused_naming_the_field(crm: Crm, visitor: TestClie
     form = _form(crm)
     assert error_fields(visitor.post(form["submit_url"], json={"email": "not an email"})) == ["email"]
     assert error_fields(visitor.post(form["submit_url"], json={"first_name": ""})) == ["last_name"]
-    assert error_fields(visitor.post(form["submit_url"], content=b"{oops",
-                                     headers={"content-type": "application/json"})) == ["body"]
+    assert error_fields(
+        visitor.post(form["submit_url"], content=b"{oops", headers={"content-type": "application/json"})
+    ) == ["body"]
     assert error_fields(visitor.post(form["submit_url"], json=["last_name"])) == ["body"]
     assert count(crm.admin, "leads") == 0
 
@@ -111,8 +130,9 @@ def test_an_unknown_form_is_404(crm: Crm, visitor: TestClient) -> None:
     problem(visitor.post(f"{PUBLIC}/no-such-form", json={"last_name": "X"}), 404)
 
 
-def test_each_address_is_rate_limited_per_form(crm: Crm, visitor: TestClient, neighbour: TestClient,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_address_is_rate_limited_per_form(
+    crm: Crm, visitor: TestClient, neighbour: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sextant.leads.service import FORM_RATE, FORM_WINDOW
 
     clock = Clock(monkeypatch, "sextant.leads.service")

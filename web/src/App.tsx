@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { ApiError, setCsrfToken, setUnauthorizedHandler } from "./lib/api";
 import { meQuery } from "./lib/meta";
@@ -7,14 +7,17 @@ import { Shell } from "./components/Shell";
 import { Spinner } from "./components/ui";
 import { LoginPage } from "./pages/Login";
 import { MyDayPage } from "./pages/MyDay";
-import { ListPage } from "./pages/ListPage";
-import { RecordPage } from "./pages/RecordPage";
-import { BoardPage } from "./pages/Board";
+
+// Pages beyond the home page load on first use: the first screen needs less script.
+const ListPage = lazy(() => import("./pages/ListPage").then((m) => ({ default: m.ListPage })));
+const RecordPage = lazy(() => import("./pages/RecordPage").then((m) => ({ default: m.RecordPage })));
+const BoardPage = lazy(() => import("./pages/Board").then((m) => ({ default: m.BoardPage })));
 import { NotFound } from "./pages/NotFound";
 
 function Authenticated() {
   return (
     <Shell>
+      <Suspense fallback={<Spinner />}>
       <Routes>
         <Route path="/" element={<MyDayPage />} />
         <Route path="/board" element={<BoardPage />} />
@@ -23,6 +26,7 @@ function Authenticated() {
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>
+      </Suspense>
     </Shell>
   );
 }

@@ -7,10 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import nh3
-from dateutil.rrule import rrulestr
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sextant.accounts.models import User
+from sextant.activities import recurrence
 from sextant.activities.models import Activity, RecordLink, Task
 from sextant.contacts.objects import opts
 from sextant.core.db import utcnow
@@ -27,7 +28,7 @@ DIRECTIONS = opts("inbound", "outbound")
 OUTCOMES = opts("connected", "left_voicemail", "no_answer", "busy", "wrong_number", "scheduled_follow_up")
 PRIORITIES = opts("low", "normal", "high", "urgent")
 TASK_STATUSES = opts("open", "in_progress", "done", "cancelled")
-_ZONES = available_timezones()
+ZONES = frozenset(available_timezones()) | {"UTC"}
 
 ACTIVITY_FIELDS = [
     FieldDef("kind", "Type", "single_select", options=KINDS, required=True, position=1),
@@ -76,6 +77,10 @@ TASK_FIELDS = [
 # -- links --
 
 
+class CheckedLinks(list):  # type: ignore[type-arg]
+    """Links already validated for this actor (by the before_save rules, or copied from an existing item)."""
+
+
 def clean_links(session: Session, actor: Actor, raw: Any, path: str = "links") -> list[tuple[str, int]]:
     if not isinstance(raw, list) or len(raw) > MAX_LINKS:
         raise ValidationFailed([FieldError(path, f"expected a list of at most {MAX_LINKS} links", "type")])
@@ -95,10 +100,7 @@ def clean_links(session: Session, actor: Actor, raw: Any, path: str = "links") -
         if isinstance(rid, bool) or not isinstance(rid, int):
             errors.append(FieldError(f"{where}.id", "expected a record id", "type"))
             continue
-        try:
-            actor.require(obj, "read")
-            fetch(session, actor, load_view(session, obj), rid)
-        except DomainError:
+        if not can_see(session, actor, obj, rid):
             errors.append(
                 FieldError(f"{where}.id", f"no {obj} record #{rid} that you can see", "invalid_reference")
             )
@@ -110,31 +112,63 @@ def clean_links(session: Session, actor: Actor, raw: Any, path: str = "links") -
     return out
 
 
+def can_see(session: Session, actor: Actor, object_name: str, record_id: int) -> bool:
+    if not actor.can(object_name, "read"):
+        return False
+    try:
+        fetch(session, actor, load_view(session, object_name), record_id)
+    except DomainError:
+        return False
+    return True
+
+
+def _check_links(session: Session, actor: Actor, cleaned: Cleaned) -> None:
+    """Validate `links` with the other fields, so that every error is reported at once and nothing is
+    written when one of them is wrong."""
+    raw = cleaned.virtual.get("links")
+    if "links" not in cleaned.virtual or isinstance(raw, CheckedLinks):
+        return
+    try:
+        cleaned.virtual["links"] = CheckedLinks(clean_links(session, actor, raw))
+    except DomainError as exc:
+        cleaned.errors.extend(exc.errors)
+
+
 def set_links(session: Session, actor: Actor, view: ObjectView, record: Any, raw: Any) -> dict[str, Any]:
-    links = clean_links(session, actor, raw)
-    before = current_links(session, view.name, record.id)
-    session.execute(
-        delete(RecordLink).where(RecordLink.item_object == view.name, RecordLink.item_id == record.id)
-    )
-    at = link_time(view.name, record)
-    for obj, rid in links:
-        session.add(
-            RecordLink(item_object=view.name, item_id=record.id, object_name=obj, record_id=rid, at=at)
+    """Replace the item's links with the given ones. Links to records this actor cannot see are kept: they
+    cannot have meant to remove what they cannot know about."""
+    links = raw if isinstance(raw, CheckedLinks) else clean_links(session, actor, raw)
+    rows = list(
+        session.scalars(
+            select(RecordLink)
+            .where(RecordLink.item_object == view.name, RecordLink.item_id == record.id)
+            .order_by(RecordLink.id)
         )
-    after = [{"object": o, "id": r} for o, r in links]
-    return {} if before == after else {"links": [before, after]}
-
-
-def current_links(session: Session, item_object: str, item_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(RecordLink.object_name, RecordLink.record_id)
-        .where(RecordLink.item_object == item_object, RecordLink.item_id == item_id)
-        .order_by(RecordLink.id)
     )
-    return [{"object": o, "id": r} for o, r in rows]
+    before = [(r.object_name, r.record_id) for r in rows]
+    unseen = [pair for pair in before if not can_see(session, actor, *pair)]
+    wanted = unseen + [pair for pair in links if pair not in unseen]
+    for row in rows:
+        if (row.object_name, row.record_id) not in wanted:
+            session.delete(row)
+    at = link_time(view.name, record)
+    for obj, rid in wanted:
+        if (obj, rid) not in before:
+            session.add(
+                RecordLink(item_object=view.name, item_id=record.id, object_name=obj, record_id=rid, at=at)
+            )
+    after = [pair for pair in before if pair in wanted] + [pair for pair in wanted if pair not in before]
+    if before == after:
+        return {}
+    return {"links": [_as_dicts(before), _as_dicts(after)]}
+
+
+def _as_dicts(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"object": o, "id": r} for o, r in pairs]
 
 
 def link_time(item_object: str, record: Any) -> Any:
+    """Where an item sits in a record's timeline: when an activity happened, when a task was created."""
     return record.occurred_at if item_object == "activities" else record.created_at
 
 
@@ -142,10 +176,11 @@ def _sync_link_time(
     session: Session, actor: Actor, view: ObjectView, record: Any, changes: dict[str, Any], created: bool
 ) -> None:
     if "occurred_at" in changes:
-        for link in session.scalars(
-            select(RecordLink).where(RecordLink.item_object == view.name, RecordLink.item_id == record.id)
-        ):
-            link.at = record.occurred_at
+        session.execute(
+            update(RecordLink)
+            .where(RecordLink.item_object == view.name, RecordLink.item_id == record.id)
+            .values(at=record.occurred_at)
+        )
 
 
 # -- activity rules --
@@ -153,57 +188,75 @@ def _sync_link_time(
 
 def _activity_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any) -> None:
     err = cleaned.errors.append
+    _check_links(session, actor, cleaned)
     if cleaned.get("body"):
-        cleaned.columns["body"] = nh3.clean(cleaned.get("body"))
+        cleaned.columns["body"] = nh3.clean(cleaned.get("body")).strip() or None
     kind = cleaned.get("kind") if cleaned.has("kind") else getattr(record, "kind", None)
     start = cleaned.get("start_at") if cleaned.has("start_at") else getattr(record, "start_at", None)
     end = cleaned.get("end_at") if cleaned.has("end_at") else getattr(record, "end_at", None)
     if start and end and end < start:
         err(FieldError("end_at", "must not be before the start", "invalid"))
-    if kind == "meeting" and record is None and start is None:
+    checked = record is None or cleaned.has("start_at") or cleaned.has("kind")
+    if kind == "meeting" and start is None and checked:
         err(FieldError("start_at", "a meeting needs a start time", "required"))
     duration = cleaned.get("duration_seconds")
     if duration is not None and not 0 <= duration <= 7 * 86400:
         err(FieldError("duration_seconds", "must be between 0 and 7 days", "out_of_range"))
     if record is None and not (cleaned.get("subject") or cleaned.get("body")):
         err(FieldError("subject", "an activity needs a subject or notes", "required"))
-    if not cleaned.has("occurred_at") and (record is None or cleaned.has("start_at")):
+    if not cleaned.has("occurred_at") and (record is None or (cleaned.has("start_at") and start is not None)):
         cleaned.columns["occurred_at"] = start or utcnow()
 
 
 # -- task rules --
 
 
+def zone_named(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name in ZONES else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):  # a zone the system's tz database lacks
+        return ZoneInfo("UTC")
+
+
+def task_zone(session: Session, timezone: str | None, owner_id: int | None) -> ZoneInfo:
+    """The zone a task's dates are read in: its own, else its assignee's, else UTC."""
+    if timezone:
+        return zone_named(timezone)
+    owner = session.get(User, owner_id) if owner_id else None
+    return zone_named(owner.timezone if owner else None)
+
+
 def _task_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any) -> None:
     err = cleaned.errors.append
-    tz = cleaned.get("timezone")
-    if tz is not None:
-        try:
-            if tz not in _ZONES:
-                raise ZoneInfoNotFoundError(tz)
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            err(
-                FieldError(
-                    "timezone", f"'{tz}' is not an IANA time zone (e.g. Europe/Paris)", "invalid_choice"
-                )
-            )
+    _check_links(session, actor, cleaned)
     creating = record is None
+
+    def value(name: str) -> Any:
+        return cleaned.get(name) if cleaned.has(name) else getattr(record, name, None)
+
+    tz = cleaned.get("timezone")
+    tz_ok = tz is None or tz in ZONES
+    if not tz_ok:
+        err(FieldError("timezone", f"'{tz}' is not an IANA time zone (e.g. Europe/Paris)", "invalid_choice"))
     if creating:
         cleaned.columns.setdefault("status", "open")
         cleaned.columns.setdefault("priority", "normal")
-    due = cleaned.get("due_at") if cleaned.has("due_at") else getattr(record, "due_at", None)
-    rule = cleaned.get("recurrence") if cleaned.has("recurrence") else getattr(record, "recurrence", None)
-    if rule:
+    due, rule = value("due_at"), value("recurrence")
+    touched = creating or any(cleaned.has(n) for n in ("recurrence", "due_at", "timezone", "owner_id"))
+    if rule and touched and tz_ok:
         if due is None:
             err(FieldError("recurrence", "a repeating task needs a due date", "required"))
         else:
+            owner = value("owner_id") if not creating or cleaned.has("owner_id") else actor.user_id
             try:
-                rrulestr(rule, dtstart=due)
-            except (ValueError, TypeError) as exc:
+                normalised = recurrence.validate(rule, due, task_zone(session, value("timezone"), owner))
+            except recurrence.RuleError as exc:
                 err(FieldError("recurrence", f"not a valid RRULE: {exc}", "invalid"))
+            else:
+                if cleaned.has("recurrence"):
+                    cleaned.columns["recurrence"] = normalised
     if cleaned.has("reminder_at") and (creating or cleaned.get("reminder_at") != record.reminder_at):
-        cleaned.columns["reminded_at"] = None
+        cleaned.columns["reminded_at"] = None  # a new reminder time arms the reminder again
     if cleaned.has("status"):
         status = cleaned.get("status")
         was = getattr(record, "status", None)
@@ -216,35 +269,51 @@ def _task_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Clean
 def _task_after(
     session: Session, actor: Actor, view: ObjectView, record: Task, changes: dict[str, Any], created: bool
 ) -> None:
-    if (
-        created
-        or "status" not in changes
-        or record.status != "done"
-        or not record.recurrence
-        or not record.due_at
+    """Completing an occurrence of a repeating task creates the next one (once, however often the task is
+    reopened and completed again), with the same links, assignee and reminder offset."""
+    completed = not created and "status" in changes and record.status == "done"
+    if not completed or not record.recurrence or not record.due_at:
+        return
+    zone = task_zone(session, record.timezone, record.owner_id)
+    try:
+        nxt = recurrence.following(record.recurrence, record.due_at, zone)
+    except recurrence.RuleError:
+        return  # a rule stored before validation existed: the series just ends
+    if nxt is None:
+        return  # the rule has run out (COUNT/UNTIL)
+    due, rule = nxt
+    series = record.recurrence_parent_id or record.id
+    if session.scalar(
+        select(Task.id).where(
+            Task.recurrence_parent_id == series, Task.due_at == due, Task.deleted_at.is_(None)
+        )
     ):
         return
-    following = rrulestr(record.recurrence, dtstart=record.due_at).after(record.due_at)
-    if following is None:
-        return  # the rule has run out (COUNT/UNTIL)
     from sextant.core.records import create_record
 
     body: dict[str, Any] = {
         "title": record.title,
         "description": record.description,
-        "due_at": following.isoformat(),
+        "due_at": due.isoformat(),
         "priority": record.priority,
-        "recurrence": record.recurrence,
+        "recurrence": rule,
         "timezone": record.timezone,
         "owner_id": record.owner_id,
-        "links": current_links(session, "tasks", record.id),
+        # Copied as they are: the person completing the task may not see every record it is linked to.
+        "links": CheckedLinks(
+            (o, r)
+            for o, r in session.execute(
+                select(RecordLink.object_name, RecordLink.record_id)
+                .where(RecordLink.item_object == "tasks", RecordLink.item_id == record.id)
+                .order_by(RecordLink.id)
+            )
+        ),
     }
     if record.reminder_at:
-        body["reminder_at"] = (following - (record.due_at - record.reminder_at)).isoformat()
-    nxt = create_record(session, actor, "tasks", body)
-    nxt_task = session.get(Task, nxt["id"])
-    if nxt_task is not None:
-        nxt_task.recurrence_parent_id = record.recurrence_parent_id or record.id
+        body["reminder_at"] = (due - (record.due_at - record.reminder_at)).isoformat()
+    created_task = create_record(session, actor, "tasks", body)
+    # Not a user edit: no version bump, no audit entry.
+    session.execute(update(Task).where(Task.id == created_task["id"]).values(recurrence_parent_id=series))
 
 
 ACTIVITIES = registry.register(

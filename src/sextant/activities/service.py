@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sextant.accounts.models import User
 from sextant.activities.models import Activity, RecordLink, Task
+from sextant.activities.objects import zone_named
 from sextant.collaboration.service import notify
 from sextant.core import fieldtypes as ft
 from sextant.core.audit import AuditEntry
@@ -23,16 +23,13 @@ from sextant.core.records import base_query, fetch, serialize
 OPEN = ("open", "in_progress")
 
 
-def day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
+def day_bounds(tz_name: str | None, now: datetime) -> tuple[datetime, datetime]:
     """Start and end (UTC) of the user's calendar day."""
-    try:
-        zone = ZoneInfo(tz_name or "UTC")
-    except Exception:
-        zone = ZoneInfo("UTC")
+    zone = zone_named(tz_name)
     local = now.astimezone(zone)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # DST-safe next midnight
-    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def my_day(
@@ -42,31 +39,33 @@ def my_day(
         raise ValidationFailed([FieldError("user", "my day belongs to a user", "invalid")])
     now = now or utcnow()
     user = session.get(User, actor.user_id)
-    start, end = day_bounds(user.timezone if user else "UTC", now)
+    tz_name = user.timezone if user else "UTC"
+    start, end = day_bounds(tz_name, now)
     tasks = load_view(session, "tasks")
     mine = base_query(session, actor, tasks).where(Task.owner_id == actor.user_id, Task.status.in_(OPEN))
 
     def page(stmt: Any) -> list[dict[str, Any]]:
-        return [serialize(tasks, actor, t) for t in session.scalars(stmt.limit(limit))]
+        if not actor.can("tasks", "read"):
+            return []
+        return [
+            serialize(tasks, actor, t)
+            for t in session.scalars(stmt.order_by(Task.due_at, Task.id).limit(limit))
+        ]
 
     out: dict[str, Any] = {
-        "date": start.astimezone(ZoneInfo(user.timezone if user else "UTC")).date().isoformat(),
-        "timezone": user.timezone if user else "UTC",
+        "date": start.astimezone(zone_named(tz_name)).date().isoformat(),
+        "timezone": tz_name,
     }
-    out["overdue"] = page(mine.where(Task.due_at < start).order_by(Task.due_at, Task.id))
-    out["today"] = page(mine.where(Task.due_at >= start, Task.due_at < end).order_by(Task.due_at, Task.id))
-    out["upcoming"] = page(
-        mine.where(Task.due_at >= end, Task.due_at < end + timedelta(days=upcoming_days)).order_by(
-            Task.due_at, Task.id
-        )
-    )
+    out["overdue"] = page(mine.where(Task.due_at < start))
+    out["today"] = page(mine.where(Task.due_at >= start, Task.due_at < end))
+    out["upcoming"] = page(mine.where(Task.due_at >= end, Task.due_at < end + timedelta(days=upcoming_days)))
     out["meetings"] = []
     if actor.can("activities", "read"):
         acts = load_view(session, "activities")
         meetings = (
             base_query(session, actor, acts)
             .where(Activity.kind == "meeting", Activity.start_at >= start, Activity.start_at < end)
-            .where(or_(Activity.owner_id == actor.user_id))
+            .where(Activity.owner_id == actor.user_id)
             .order_by(Activity.start_at)
             .limit(limit)
         )
@@ -118,23 +117,24 @@ def fire_due_reminders(session: Session, now: datetime | None = None, batch: int
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     fired = 0
-    for task in session.scalars(stmt):
+    for task in list(session.scalars(stmt)):
         if task.owner_id is not None:
             due = (
                 f" (due {ft.format_datetime(task.due_at)[:16].replace('T', ' ')} UTC)" if task.due_at else ""
             )
-            notify(
+            # One notification per arming: the version moves whenever the reminder time changes (re-arming
+            # it), so going back to a time that already fired reminds again, and a retried run does not.
+            fired += notify(
                 session,
                 task.owner_id,
                 "task_reminder",
                 f"Reminder: {task.title}{due}",
                 object_name="tasks",
                 record_id=task.id,
-                dedupe_key=f"reminder:task:{task.id}:{ft.format_datetime(task.reminder_at)}",
+                dedupe_key=f"reminder:task:{task.id}:v{task.version}:{ft.format_datetime(task.reminder_at)}",
             )
-            fired += 1
         # Not a user edit: no version bump, no audit entry.
-        session.execute(Task.__table__.update().where(Task.id == task.id).values(reminded_at=now))
+        session.execute(update(Task).where(Task.id == task.id).values(reminded_at=now))
     return fired
 
 

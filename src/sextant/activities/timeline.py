@@ -24,6 +24,7 @@ from sextant.core.audit import AuditEntry
 from sextant.core.errors import FieldError, ValidationFailed
 from sextant.core.metadata import load_view
 from sextant.core.permissions import Actor
+from sextant.core.records import _LinkReach as LinkReach  # the history's rule for link entries
 from sextant.core.records import fetch, serialize, visible_clause
 
 
@@ -107,7 +108,8 @@ def timeline(
     for provider in _providers.values():
         if kinds_filter and provider.kind not in kinds_filter:
             continue
-        for item in provider.fetch(session, actor, object_name, record_id, after, limit):
+        # One more than a page from each: if any provider has more, there is a next page.
+        for item in provider.fetch(session, actor, object_name, record_id, after, limit + 1):
             item.update(kind=item.get("kind", provider.kind), _rank=provider.rank)
             items.append(item)
     items.sort(key=lambda i: (i["_at"], i["_rank"], i["_id"]), reverse=True)
@@ -172,7 +174,8 @@ RENAMED = {"stage_id": "stage_change"}
 def audited_changes(
     session: Session, actor: Actor, object_name: str, record_id: int, cursor: Cursor | None, limit: int
 ) -> list[dict[str, Any]]:
-    hidden = actor.hidden_fields(object_name)
+    hidden = actor.hidden_fields(object_name) | load_view(session, object_name).retired
+    reach = LinkReach(session, actor)
     stmt = select(AuditEntry).where(AuditEntry.object_name == object_name, AuditEntry.record_id == record_id)
     bound = older_than(AuditEntry.at, AuditEntry.id, 10, cursor)
     if bound is not None:
@@ -184,8 +187,12 @@ def audited_changes(
             session.scalars(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit * 2))
         )
         for entry in batch:
-            changes = {k: v for k, v in (entry.changes or {}).items() if k not in hidden}
-            if entry.action == "update" and not changes:
+            # As the record's history shows it: no hidden or retired field, no link to a record out of
+            # reach, and no entry at all when nothing of it is left (not even that something changed).
+            changes = {
+                k: v for k, v in (entry.changes or {}).items() if k not in hidden and reach.shows(k, v)
+            }
+            if entry.action != "create" and entry.changes and not changes:
                 continue
             kind = (
                 "stage_change"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sextant.collaboration.models import Notification
+from sextant.core import fieldtypes as ft
 from sextant.core.db import utcnow
 from sextant.core.errors import FieldError, NotFound, ValidationFailed
 from sextant.core.permissions import Actor
@@ -27,18 +29,21 @@ def notify(
     """Create the notification unless one with the same cause exists; True if created."""
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
         return False
-    session.add(
-        Notification(
-            user_id=user_id,
-            kind=kind,
-            title=title[:255],
-            body=body,
-            object_name=object_name,
-            record_id=record_id,
-            dedupe_key=dedupe_key,
-        )
-    )
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent job may insert the same cause first: the key decides
+            session.add(
+                Notification(
+                    user_id=user_id,
+                    kind=kind,
+                    title=title[:255],
+                    body=body,
+                    object_name=object_name,
+                    record_id=record_id,
+                    dedupe_key=dedupe_key,
+                )
+            )
+    except IntegrityError:
+        return False
     return True
 
 
@@ -50,7 +55,7 @@ def as_dict(n: Notification) -> dict[str, Any]:
         "body": n.body,
         "object": n.object_name,
         "record_id": n.record_id,
-        "created_at": n.created_at,
+        "created_at": ft.format_datetime(n.created_at),
         "read": n.read_at is not None,
     }
 

@@ -84,7 +84,10 @@ def _contact_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cl
             except ft.ValueError_ as exc:
                 cleaned.errors.append(FieldError(f"additional_emails[{i}]", exc.message, exc.code))
         cleaned.columns["additional_emails"] = list(dict.fromkeys(emails))
-    if record is None and not any(cleaned.get(f) for f in ("first_name", "last_name", "email")):
+    names = ("first_name", "last_name", "email")
+    # An invalid name was given (maybe as "records[3].email" in a bulk call): that error says enough.
+    refused = {e.field.rsplit(".", 1)[-1] for e in cleaned.errors}
+    if record is None and not any(cleaned.get(f) for f in names) and not refused & set(names):
         cleaned.errors.append(FieldError("last_name", "a contact needs a name or an email", "required"))
     if record is None and not cleaned.has("lifecycle_stage"):
         cleaned.columns["lifecycle_stage"] = "lead"
@@ -125,12 +128,14 @@ CONTACTS = registry.register(ObjectDef(
     name="contacts", label="Contacts", singular="Contact", model=Contact, fields=CONTACT_FIELDS,
     title_fields=("first_name", "last_name"), subtitle_fields=("email", "job_title"),
     default_sort=("-created_at",), icon="user", before_save=_contact_rules,
-    related=[{"name": "companies", "object": "companies", "label": "Companies", "where": _companies_of_contact}],
+    related=[{"name": "companies", "object": "companies", "label": "Companies",
+              "where": _companies_of_contact}],
 ))
 COMPANIES = registry.register(ObjectDef(
     name="companies", label="Companies", singular="Company", model=Company, fields=COMPANY_FIELDS,
     title_fields=("name",), subtitle_fields=("domain", "industry"), default_sort=("name",), icon="building",
     before_save=_company_rules,
     related=[{"name": "contacts", "object": "contacts", "label": "People", "where": _people_of_company},
-             {"name": "subsidiaries", "object": "companies", "label": "Subsidiaries", "where": _subsidiaries}],
+             {"name": "subsidiaries", "object": "companies", "label": "Subsidiaries",
+              "where": _subsidiaries}],
 ))

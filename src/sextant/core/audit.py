@@ -26,7 +26,7 @@ class AuditEntry(Base):
     actor_label: Mapped[str] = mapped_column(String(254))
     object_name: Mapped[str] = mapped_column(String(64))
     record_id: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(32))  # create | update | delete | restore | link | unlink | ...
+    action: Mapped[str] = mapped_column(String(32))  # create | update | delete | restore | link | unlink ...
     # {"field": [before, after], ...}
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -46,7 +46,8 @@ def _clean_options(raw: Any, errors: list[FieldError]) -> list[dict[str, Any]] |
         value = item["value"].strip()
         label = item.get("label") if isinstance(item.get("label"), str) and item["label"].strip() else value
         if len(value) > 100 or len(label) > 120:
-            errors.append(FieldError(f"options[{i}]", "value at most 100, label at most 120 characters", "too_long"))
+            errors.append(FieldError(f"options[{i}]", "value at most 100, label at most 120 characters",
+                                     "too_long"))
             continue
         if value in seen:
             errors.append(FieldError(f"options[{i}]", f"duplicate option '{value}'", "duplicate"))
@@ -59,7 +60,8 @@ def _clean_options(raw: Any, errors: list[FieldError]) -> list[dict[str, Any]] |
     return out
 
 
-def _check_default(ftype: str, default: Any, options: list[dict[str, Any]] | None, errors: list[FieldError]) -> Any:
+def _check_default(ftype: str, default: Any, options: list[dict[str, Any]] | None,
+                   errors: list[FieldError]) -> Any:
     if default is None:
         return None
     if ftype == "reference":
@@ -93,7 +95,8 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
         errors.append(FieldError("name", f"'{name}' is a built-in field of {object_name}", "duplicate"))
     elif session.scalar(select(CustomField.id).where(CustomField.object_name == object_name,
                                                      CustomField.name == name)):
-        errors.append(FieldError("name", f"'{name}' already exists on {object_name} (maybe retired)", "duplicate"))
+        errors.append(FieldError("name", f"'{name}' already exists on {object_name} (maybe retired)",
+                                 "duplicate"))
     if not isinstance(ftype, str) or ftype not in ft.FIELD_TYPES:
         errors.append(FieldError("type", f"must be one of: {', '.join(ft.FIELD_TYPES)}", "invalid_choice"))
         ftype = None
@@ -108,30 +111,34 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
     reference = data.get("reference")
     if ftype == "reference":
         if not isinstance(reference, str) or not (registry.has(reference) or reference == "users"):
-            errors.append(FieldError("reference", "must name an object (e.g. companies, users)", "invalid_choice"))
+            errors.append(FieldError("reference", "must name an object (e.g. companies, users)",
+                                     "invalid_choice"))
     elif reference is not None:
         errors.append(FieldError("reference", "only reference fields point to an object", "invalid"))
     unique = data.get("unique", False)
     if not isinstance(unique, bool) or (unique and ftype is not None and ftype not in UNIQUE_TYPES):
-        errors.append(FieldError("unique", f"only {', '.join(sorted(UNIQUE_TYPES))} fields can be unique", "invalid"))
+        errors.append(FieldError("unique", f"only {', '.join(sorted(UNIQUE_TYPES))} fields can be unique",
+                                 "invalid"))
     errors += _common(data)
     if errors:
         raise ValidationFailed(errors)
     count = session.query(CustomField).filter(CustomField.object_name == object_name).count()
     if count >= MAX_CUSTOM_FIELDS:
-        raise ValidationFailed([FieldError("name", f"at most {MAX_CUSTOM_FIELDS} custom fields per object", "limit")])
+        raise ValidationFailed([FieldError("name", f"at most {MAX_CUSTOM_FIELDS} custom fields per object",
+                                           "limit")])
     default = _check_default(ftype, data.get("default"), options, errors)
     if errors:
         raise ValidationFailed(errors)
     cf = CustomField(object_name=object_name, name=name, label=label.strip(), type=ftype,
-                     required=bool(data.get("required", False)), unique=unique, options=options, default=default,
+                     required=bool(data.get("required", False)), unique=unique, options=options,
+                     default=default,
                      help_text=data.get("help_text") or "", reference=reference,
                      max_length=data.get("max_length"), position=data.get("position", count),
                      section=data.get("section") or "Custom fields")
     session.add(cf)
     session.flush()
-    record_change(session, actor, "custom_fields", cf.id, "create", {"object": [None, object_name],
-                                                                      "name": [None, name], "type": [None, ftype]})
+    record_change(session, actor, "custom_fields", cf.id, "create",
+                  {"object": [None, object_name], "name": [None, name], "type": [None, ftype]})
     return cf
 
 
@@ -146,14 +153,16 @@ def _common(data: dict[str, Any]) -> list[FieldError]:
             errors.append(FieldError(key, "expected true or false", "type"))
     for key, lo, hi in (("position", 0, 100_000), ("max_length", 1, 100_000)):
         value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not lo <= value <= hi):
             errors.append(FieldError(key, f"expected a whole number {lo}..{hi}", "type"))
     return errors
 
 
 def get_field(session: Session, object_name: str, name: str) -> CustomField:
     registry.get(object_name)
-    cf = session.scalar(select(CustomField).where(CustomField.object_name == object_name, CustomField.name == name))
+    cf = session.scalar(select(CustomField).where(CustomField.object_name == object_name,
+                                                  CustomField.name == name))
     if cf is None:
         raise NotFound(f"Custom field '{name}'")
     return cf

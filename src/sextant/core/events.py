@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from sextant.core.audit import ConsumerOffset, OutboxEvent
@@ -60,22 +61,40 @@ def unsubscribe(name: str) -> None:
 
 
 def _lock_offset(session: Session, name: str) -> ConsumerOffset | None:
-    stmt = select(ConsumerOffset).where(ConsumerOffset.consumer == name).with_for_update(skip_locked=True)
-    row = session.scalar(stmt)
-    if row is None:
-        session.add(ConsumerOffset(consumer=name, last_event_id=0))
-        session.flush()
-        row = session.scalar(stmt)
-    return row
+    """This subscriber's position, locked until the transaction ends; None while another dispatcher has it."""
+    locked = select(ConsumerOffset).where(ConsumerOffset.consumer == name).with_for_update(skip_locked=True)
+    row = session.scalar(locked)
+    if row is not None:
+        return row
+    if session.scalar(select(ConsumerOffset.consumer).where(ConsumerOffset.consumer == name)) is not None:
+        return None  # it exists: SKIP LOCKED passed over it because another dispatcher is reading
+    try:
+        with session.begin_nested():
+            session.add(ConsumerOffset(consumer=name, last_event_id=0))
+    except IntegrityError:
+        return None  # another dispatcher created it a moment ago and holds it
+    return session.scalar(locked)
+
+
+def _busy(exc: Exception) -> bool:
+    """SQLite's single writer is taken (another dispatcher, or a request): the SQLite form of SKIP LOCKED."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
-    """Deliver up to `batch` events to one subscriber; returns how many were handled."""
+    """Deliver up to `batch` events to one subscriber, in id order; returns how many it handled.
+
+    Each handler call runs in a savepoint of the transaction that advances the offset. When a handler raises,
+    its writes are undone, the offset stays just before that event (delivered again next time) and the
+    progress made before it is kept; the error is then raised to the caller. While another dispatcher holds
+    this subscriber (or, on SQLite, the database's write lock) nothing is delivered and 0 is returned.
+    """
     session = new_session()
     handled = 0
+    failure: Exception | None = None
     try:
         offset = _lock_offset(session, sub.name)
-        if offset is None:  # another process holds this consumer right now
+        if offset is None:
             session.rollback()
             return 0
         events = list(session.scalars(select(OutboxEvent).where(OutboxEvent.id > offset.last_event_id)
@@ -85,19 +104,32 @@ def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
             if event.id != expected and utcnow() - event.created_at < GAP_GRACE:
                 break  # an older transaction may still commit the missing ids
             if sub.wants(event.type):
-                with session.begin_nested():
-                    sub.handler(session, event)
+                try:
+                    with session.begin_nested():
+                        sub.handler(session, event)
+                except Exception as exc:
+                    if _busy(exc):
+                        raise  # not the handler's fault: the whole batch waits for the next dispatch
+                    failure = exc
+                    break
                 handled += 1
             offset.last_event_id = event.id
             expected = event.id + 1
         session.commit()
-        return handled
-    except Exception:
+    except Exception as exc:
         session.rollback()
-        log.exception("subscriber %s failed; it will retry from its last position", sub.name)
+        if _busy(exc):
+            log.debug("database busy; %s waits for the next dispatch", sub.name)
+            return 0
+        log.exception("dispatching to %s failed; it will retry from its last position", sub.name)
         raise
     finally:
         session.close()
+    if failure is not None:
+        log.error("subscriber %s failed on an event; it is retried on the next dispatch", sub.name,
+                  exc_info=failure)
+        raise failure
+    return handled
 
 
 def dispatch_all(batch: int = 200) -> int:

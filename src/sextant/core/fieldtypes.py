@@ -39,7 +39,7 @@ MAX_ABS_NUMBER = 1e15  # beyond this a CRM figure is a typo, and floats lose cen
 MAX_INTEGER = 2**31 - 1  # ids and INTEGER columns are 32-bit on PostgreSQL
 
 
-class ValueError_(Exception):  # noqa: N801 - distinct from the builtin, caught by callers
+class ValueError_(Exception):  # distinct from the builtin, caught by callers
     def __init__(self, message: str, code: str = "invalid") -> None:
         super().__init__(message)
         self.message = message
@@ -130,7 +130,8 @@ def parse_date(value: Any) -> date:
         return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip()[:10]) if len(value.strip()) == 10 else date.fromisoformat(value)
+            text = value.strip()
+            return date.fromisoformat(text[:10]) if len(text) == 10 else date.fromisoformat(value)
         except ValueError as exc:
             raise ValueError_("expected a date as YYYY-MM-DD", "type") from exc
     raise ValueError_("expected a date as YYYY-MM-DD", "type")
@@ -168,9 +169,11 @@ def option_values(options: list[dict[str, Any]] | None) -> list[str]:
     return [str(o["value"]) for o in (options or [])]
 
 
-def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = None, max_length: int | None = None,
+def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = None,
+           max_length: int | None = None,
            free_values: bool = False, phone_region: str = "US") -> Any:
-    """Validate and normalise one value for a field type. None stays None (required-ness is checked elsewhere).
+    """Validate and normalise one value for a field type. None stays None (required-ness is checked
+    elsewhere).
 
     Returns the Python value for a column: the JSON storage form is `to_json`.
     """
@@ -219,7 +222,8 @@ def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = Non
             if len(item) > 100:
                 raise ValueError_("each value must be at most 100 characters", "too_long")
             if not free_values and item not in option_values(options):
-                raise ValueError_(f"{item!r} is not one of: {', '.join(option_values(options))}", "invalid_choice")
+                raise ValueError_(f"{item!r} is not one of: {', '.join(option_values(options))}",
+                                  "invalid_choice")
             cleaned.append(item)
         if len(cleaned) > 100:
             raise ValueError_("at most 100 values", "too_long")

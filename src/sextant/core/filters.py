@@ -16,7 +16,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, and_, case, cast, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import Boolean, and_, case, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,8 +51,9 @@ OPS_BY_TYPE: dict[str, set[str]] = {
 ALL_OPS = sorted(set().union(*OPS_BY_TYPE.values()))
 MAX_DURATION = timedelta(days=365 * 1000)
 UNITS = {"minutes", "hours", "days", "weeks", "months", "years"}
-PERIODS = {"today", "yesterday", "tomorrow", "this_week", "last_week", "next_week", "this_month", "last_month",
-           "next_month", "this_quarter", "last_quarter", "next_quarter", "this_year", "last_year", "next_year"}
+PERIODS = {"today", "yesterday", "tomorrow", "this_week", "last_week", "next_week", "this_month",
+           "last_month", "next_month", "this_quarter", "last_quarter", "next_quarter", "this_year",
+           "last_year", "next_year"}
 
 
 class _Compiler:
@@ -90,7 +91,8 @@ class _Compiler:
             return not_(func.coalesce(inner, false(), type_=Boolean))
         if "field" in node and "op" in node and keys <= {"field", "op", "value"}:
             return self.condition(node, path)
-        return self.fail(path, "expected {field, op, value} or a group {and: [...]}, {or: [...]}, {not: {...}}")
+        return self.fail(path,
+                         "expected {field, op, value} or a group {and: [...]}, {or: [...]}, {not: {...}}")
 
     def fail(self, path: str, message: str, code: str = "invalid_filter") -> ColumnElement[bool]:
         self.errors.append(FieldError(path, message, code))
@@ -191,7 +193,8 @@ class _Compiler:
             return not_(has_any) if op == "is_empty" else has_any
         values = raw if op in ("in", "not_in") else [raw]
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-            raise ft.ValueError_("expected a string" if op.endswith("contains") else "expected a list of strings")
+            raise ft.ValueError_("expected a string" if op.endswith("contains")
+                                 else "expected a list of strings")
         any_of = or_(false(), *[self.array_has(fdef, v) for v in values])
         return not_(any_of) if op in ("not_contains", "not_in") else any_of
 
@@ -203,7 +206,7 @@ class _Compiler:
                 length = case((func.jsonb_typeof(doc) == "array", func.jsonb_array_length(doc)), else_=0)
                 return length > 0
             # A record without the value has NULL here: "not contains" must still match it, as on SQLite.
-            # A typed literal: cast(json.dumps(...), JSONB) would serialise the text again, into a JSON string.
+            # A typed literal: cast(json.dumps(...), JSONB) would serialise the text again (a JSON string).
             contains = doc.op("@>", return_type=Boolean)(literal([value], type_=JSONB))
             return func.coalesce(contains, false(), type_=Boolean)
         source = func.json_each(model.custom, f'$."{fdef.name}"') if fdef.custom else func.json_each(
@@ -228,14 +231,16 @@ class _Compiler:
             else:  # older_than
                 bound = self.bound(fdef, self.now - delta)
                 return col < bound
-        return and_(col >= self.bound(fdef, start), col < self.bound(fdef, end, end=True)) \
-            if fdef.type == "datetime" else and_(col >= self.bound(fdef, start), col <= self.bound(fdef, end, True))
+        if fdef.type == "datetime":
+            return and_(col >= self.bound(fdef, start), col < self.bound(fdef, end, end=True))
+        return and_(col >= self.bound(fdef, start), col <= self.bound(fdef, end, True))
 
     def bound(self, fdef: FieldDef, moment: datetime, end: bool = False) -> Any:
         if fdef.type == "date":
             day = moment.date()
             if end and moment.time() == datetime.min.time() and moment != self.now:
-                day = day - timedelta(days=1)  # half-open period ends at midnight: the last day is the one before
+                # a half-open period ends at midnight: its last day is the one before
+                day = day - timedelta(days=1)
             return day.isoformat() if fdef.custom else day
         return ft.format_datetime(moment) if fdef.custom else moment
 
@@ -321,7 +326,8 @@ def parse_filter_param(raw: str | None) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ValidationFailed([FieldError("filter", f"not valid JSON: {exc.msg}", "malformed_json")]) from exc
+        raise ValidationFailed([FieldError("filter", f"not valid JSON: {exc.msg}",
+                                           "malformed_json")]) from exc
     except RecursionError as exc:  # thousands of nested brackets: refuse before the compiler sees them
         raise ValidationFailed([FieldError("filter", f"filter nesting deeper than {MAX_DEPTH}",
                                            "invalid_filter")]) from exc

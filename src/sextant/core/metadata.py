@@ -224,7 +224,8 @@ def load_view(session: Session, name: str) -> ObjectView:
             fields[cf.name] = cf.to_field_def()
         else:
             retired.add(cf.name)
-    return ObjectView(objdef=objdef, fields=fields, sharing=sharing_for(session, name), retired=frozenset(retired))
+    return ObjectView(objdef=objdef, fields=fields, sharing=sharing_for(session, name),
+                      retired=frozenset(retired))
 
 
 def with_label(fdef: FieldDef, label: str) -> FieldDef:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict
 
 from sextant.core import customfields
-from sextant.core.sharing import set_sharing
 from sextant.core import fieldtypes as ft
 from sextant.core.deps import ActorDep, SessionDep
 from sextant.core.errors import Forbidden
@@ -17,6 +16,7 @@ from sextant.core.filters import OPS_BY_TYPE
 from sextant.core.http import STANDARD_PROBLEMS
 from sextant.core.metadata import ObjectView, custom_fields, load_view, registry
 from sextant.core.permissions import ACTIONS, SHARING_MODELS, Actor
+from sextant.core.sharing import set_sharing
 
 router = APIRouter(prefix="/api/v1/metadata", tags=["metadata"], responses=STANDARD_PROBLEMS)
 
@@ -84,7 +84,8 @@ def edit_field(object_name: str, field_name: str, session: SessionDep, actor: Ac
     return customfields.field_dict(customfields.update_field(session, actor, object_name, field_name, body))
 
 
-@router.post("/objects/{object_name}/fields/{field_name}/retire", summary="Retire a custom field (keeps data)")
+@router.post("/objects/{object_name}/fields/{field_name}/retire",
+             summary="Retire a custom field (keeps data)")
 def retire(object_name: str, field_name: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     return customfields.field_dict(customfields.retire_field(session, actor, object_name, field_name, True))
 

@@ -47,7 +47,8 @@ def parse_sort(view: ObjectView, actor: Actor, raw: str | list[str] | None, dial
         name = item.lstrip("-+")
         fdef = view.fields.get(name)
         if fdef is None or actor.field_level(view.name, name) == "hidden":
-            raise ValidationFailed([FieldError("sort", f"unknown field '{name}' on {view.name}", "unknown_field")])
+            raise ValidationFailed([FieldError("sort", f"unknown field '{name}' on {view.name}",
+                                               "unknown_field")])
         if not fdef.sortable or fdef.type == "multi_select":
             raise ValidationFailed([FieldError("sort", f"field '{name}' cannot be sorted", "not_sortable")])
         if name == "id":
@@ -106,7 +107,8 @@ def cursor_clause(keys: list[SortKey], cursor: str) -> ColumnElement[bool]:
     except Exception as exc:  # any malformed cursor is the client's error, never a 500
         raise ValidationFailed([FieldError("cursor", "malformed cursor", "invalid_cursor")]) from exc
     if signature != [(k.fdef.name, k.descending) for k in keys]:
-        raise ValidationFailed([FieldError("cursor", "cursor was made for another sort order", "invalid_cursor")])
+        raise ValidationFailed([FieldError("cursor", "cursor was made for another sort order",
+                                           "invalid_cursor")])
     try:
         values = [_from_json(k.fdef, v) for k, v in zip(keys, values, strict=True)]
     except ft.ValueError_ as exc:

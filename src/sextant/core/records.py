@@ -202,7 +202,7 @@ class Cleaned:
 def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, creating: bool,
                 record: Any = None, path: str = "") -> Cleaned:
     if not isinstance(data, dict):
-        raise ValidationFailed([FieldError(path or "body", "expected a JSON object", "type")])
+        raise ValidationFailed([FieldError(path.rstrip(".") or "body", "expected a JSON object", "type")])
     phone_region = get_settings().default_phone_region
     cleaned = Cleaned({}, {}, [])
     for name, raw in data.items():

@@ -9,6 +9,7 @@ the job queue; the `periodic()` registration stays the same.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,3 +79,23 @@ def run_due(now: datetime | None = None) -> list[str]:
         finally:
             session.close()
     return ran
+
+
+class SchedulerThread(threading.Thread):
+    """Ticks `run_due()` every `interval` seconds in a server process, beside the outbox dispatcher."""
+
+    def __init__(self, interval: float = 5.0) -> None:
+        super().__init__(name="sextant-scheduler", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                run_due()
+            except Exception:  # pragma: no cover - run_due logs and survives its jobs' failures
+                log.exception("scheduler tick failed")
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()

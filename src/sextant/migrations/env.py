@@ -5,17 +5,12 @@ from __future__ import annotations
 from alembic import context
 
 from sextant.core.db import Base, make_engine
+from sextant.core.migrate import include_name
 from sextant.core.models import import_all_models
-from sextant.core.search import UNMANAGED_NAMES
 
 import_all_models()
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    # FTS5 shadow tables and the PostgreSQL full-text index are created by raw DDL in migrations.
-    return name not in UNMANAGED_NAMES
 
 
 def run_migrations_online() -> None:

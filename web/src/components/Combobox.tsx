@@ -32,6 +32,7 @@ export function Combobox({
   prefix,
   suffix,
   keyShortcuts,
+  labelledOutside,
 }: {
   label: string;
   hideLabel?: boolean;
@@ -53,6 +54,8 @@ export function Combobox({
   prefix?: ReactNode;
   suffix?: ReactNode;
   keyShortcuts?: string;
+  /** The input is labelled by a <label for> outside this component. */
+  labelledOutside?: boolean;
 }) {
   const auto = useId();
   const id = inputId ?? `${auto}-input`;
@@ -72,9 +75,11 @@ export function Combobox({
 
   return (
     <div className={`combo ${className ?? ""}`}>
-      <label htmlFor={id} className={hideLabel ? "sr-only" : "field-label"}>
-        {label}
-      </label>
+      {!labelledOutside && (
+        <label htmlFor={id} className={hideLabel ? "sr-only" : "field-label"}>
+          {label}
+        </label>
+      )}
       <div className="combo-box">
         {prefix}
         <input
@@ -130,7 +135,7 @@ export function Combobox({
         />
         {suffix}
       </div>
-      <ul id={listId} role="listbox" aria-label={label} className="combo-list" hidden={!showList}>
+      <ul id={listId} role="listbox" aria-label={`${label}: suggestions`} className="combo-list" hidden={!showList}>
         {options.map((o, i) => (
           <li
             key={o.key}

@@ -89,6 +89,7 @@ export function ReferencePicker({
         label={label}
         hideLabel
         inputId={inputId}
+        labelledOutside={!!inputId}
         describedBy={describedBy}
         invalid={invalid}
         text={shown}
