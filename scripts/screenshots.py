@@ -134,16 +134,16 @@ def showcase(api: Api) -> int:
         for _ in range(count):
             company = companies[n % len(companies)]
             product = [
-                "Platform licences",
-                "Annual renewal",
+                "Platform licences (50 seats)",
+                "Annual renewal 2027",
                 "Analytics add-on",
-                "Pilot (90 days)",
-                "Support plan",
-                "Team expansion",
-                "Data migration",
+                "Pilot, 90 days",
+                "Premium support plan",
+                "Team expansion EMEA",
+                "Data migration project",
             ][n % 7]
             body = {
-                "name": f"{product} · {company['name'].split(',')[0].split(' and ')[0]}",
+                "name": product,
                 "stage_id": stages[stage],
                 "amount": amounts[n % len(amounts)],
                 "currency": "USD",
@@ -161,23 +161,23 @@ def showcase(api: Api) -> int:
     today_at = datetime.now().astimezone().replace(minute=0, second=0, microsecond=0)
     link = [{"object": "contacts", "id": contact["id"]}]
     tasks = [
-        ("Send the revised proposal", now - timedelta(days=2), "high"),
+        ("Send the revised proposal", today_at.replace(hour=16) - timedelta(days=2), "high"),
         ("Call back about onboarding", today_at.replace(hour=15), "normal"),
         ("Prepare the quarterly review deck", today_at.replace(hour=17), "normal"),
-        ("Confirm the workshop agenda", now + timedelta(days=2), "low"),
-        ("Renewal check-in", now + timedelta(days=4), "urgent"),
+        ("Confirm the workshop agenda", today_at.replace(hour=11) + timedelta(days=2), "low"),
+        ("Renewal check-in", today_at.replace(hour=9) + timedelta(days=4), "urgent"),
     ]
-    for title, due, priority in tasks:
-        api.post(
-            "/api/v1/tasks",
-            {
-                "title": title,
-                "due_at": due.astimezone(UTC).isoformat(),
-                "priority": priority,
-                "owner_id": me["id"],
-                "links": link,
-            },
-        )
+    for i, (title, due, priority) in enumerate(tasks):
+        body = {
+            "title": title,
+            "due_at": due.astimezone(UTC).isoformat(),
+            "priority": priority,
+            "owner_id": me["id"],
+            "links": link,
+        }
+        if i < 2:  # reminders already due: the scheduler turns them into notifications (the bell's count)
+            body["reminder_at"] = (now - timedelta(minutes=5)).isoformat()
+        api.post("/api/v1/tasks", body)
     for hour, subject, place in [
         (10, "Discovery call with the buying committee", "Video"),
         (14, "Site visit", "Customer office"),
@@ -301,6 +301,10 @@ def main() -> None:
             )
         wait_for(f"{base}/api/v1/health", proc)
         contact_id = showcase(Api(base, *ADMIN))
+        if tmp is not None:
+            # fire the due task reminders now (the periodic jobs' own code), so the bell has something to show
+            fire = "import sextant.app; from sextant.core.scheduler import run_due; run_due()"
+            subprocess.run([sys.executable, "-c", fire], env=env, check=True)  # noqa: S603
         for path in shoot(base, Path(args.out), contact_id):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     finally:

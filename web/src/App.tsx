@@ -3,6 +3,7 @@ import { lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { ApiError, setCsrfToken, setUnauthorizedHandler } from "./lib/api";
 import { meQuery } from "./lib/meta";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Shell } from "./components/Shell";
 import { Spinner } from "./components/ui";
 import { LoginPage } from "./pages/Login";
@@ -15,18 +16,21 @@ const BoardPage = lazy(() => import("./pages/Board").then((m) => ({ default: m.B
 import { NotFound } from "./pages/NotFound";
 
 function Authenticated() {
+  const location = useLocation();
   return (
     <Shell>
-      <Suspense fallback={<Spinner />}>
-      <Routes>
-        <Route path="/" element={<MyDayPage />} />
-        <Route path="/board" element={<BoardPage />} />
-        <Route path="/o/:object" element={<ListPage />} />
-        <Route path="/o/:object/:id" element={<RecordPage />} />
-        <Route path="/login" element={<Navigate to="/" replace />} />
-        <Route path="*" element={<NotFound />} />
-      </Routes>
-      </Suspense>
+      <ErrorBoundary resetKey={location.pathname}>
+        <Suspense fallback={<Spinner />}>
+          <Routes>
+            <Route path="/" element={<MyDayPage />} />
+            <Route path="/board" element={<BoardPage />} />
+            <Route path="/o/:object" element={<ListPage />} />
+            <Route path="/o/:object/:id" element={<RecordPage />} />
+            <Route path="/login" element={<Navigate to="/" replace />} />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </Suspense>
+      </ErrorBoundary>
     </Shell>
   );
 }

@@ -150,7 +150,7 @@ export function MyDayPage() {
                     <li key={m.id}>
                       <span className="meeting-time">
                         {typeof m.start_at === "string" ? formatTime(m.start_at) : ""}
-                        {typeof m.end_at === "string" ? <span className="muted">{`–${formatTime(m.end_at)}`}</span> : ""}
+                        {typeof m.end_at === "string" ? <span className="muted small">to {formatTime(m.end_at)}</span> : ""}
                       </span>
                       <span className="meeting-main">
                         <Link to={`/o/activities/${m.id}`}>{String(m.subject ?? "Meeting")}</Link>
