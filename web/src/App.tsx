@@ -8,12 +8,12 @@ import { Shell } from "./components/Shell";
 import { Spinner } from "./components/ui";
 import { LoginPage } from "./pages/Login";
 import { MyDayPage } from "./pages/MyDay";
+import { NotFound } from "./pages/NotFound";
 
 // Pages beyond the home page load on first use: the first screen needs less script.
 const ListPage = lazy(() => import("./pages/ListPage").then((m) => ({ default: m.ListPage })));
 const RecordPage = lazy(() => import("./pages/RecordPage").then((m) => ({ default: m.RecordPage })));
 const BoardPage = lazy(() => import("./pages/Board").then((m) => ({ default: m.BoardPage })));
-import { NotFound } from "./pages/NotFound";
 
 function Authenticated() {
   const location = useLocation();

@@ -32,6 +32,34 @@ const collision: CollisionDetection = (args) => {
   return hits.length ? hits : rectIntersection(args);
 };
 
+type DragData = { deal?: Rec } | undefined;
+type DropData = { stage?: Stage } | undefined;
+const dealName = (d: DragData) => String(d?.deal?.name ?? "the deal");
+const stageName = (d: DropData) => d?.stage?.name ?? "a stage";
+
+/** What a screen reader hears while a card is moved with the keyboard. */
+const accessibility = {
+  screenReaderInstructions: {
+    draggable:
+      "To move a deal, press Space or Enter to pick it up, the arrow keys to move it over another stage, " +
+      "Space or Enter to drop it there, Escape to cancel. Each card also has a Move to stage list.",
+  },
+  announcements: {
+    onDragStart: ({ active }: { active: { data: { current?: unknown } } }) =>
+      `Picked up ${dealName(active.data.current as DragData)}.`,
+    onDragOver: ({ active, over }: { active: { data: { current?: unknown } }; over: { data: { current?: unknown } } | null }) =>
+      over
+        ? `${dealName(active.data.current as DragData)} is over ${stageName(over.data.current as DropData)}.`
+        : `${dealName(active.data.current as DragData)} is not over a stage.`,
+    onDragEnd: ({ active, over }: { active: { data: { current?: unknown } }; over: { data: { current?: unknown } } | null }) =>
+      over
+        ? `${dealName(active.data.current as DragData)} dropped on ${stageName(over.data.current as DropData)}.`
+        : `${dealName(active.data.current as DragData)} dropped outside the stages; nothing changed.`,
+    onDragCancel: ({ active }: { active: { data: { current?: unknown } } }) =>
+      `Moving ${dealName(active.data.current as DragData)} was cancelled.`,
+  },
+};
+
 interface Move {
   deal: Rec;
   from: Stage;
@@ -416,7 +444,7 @@ export function BoardPage() {
       {!pipeline && pipelines.isSuccess && <Empty>No pipeline yet. An administrator can create one.</Empty>}
       {board.isLoading && <Spinner />}
       {board.data && (
-        <DndContext sensors={sensors} collisionDetection={collision} onDragStart={onDragStart} onDragEnd={onDragEnd} onDragCancel={() => setDragging(null)}>
+        <DndContext sensors={sensors} collisionDetection={collision} accessibility={accessibility} onDragStart={onDragStart} onDragEnd={onDragEnd} onDragCancel={() => setDragging(null)}>
           <div className="board" aria-label={`${board.data.pipeline.name} board`}>
             {board.data.columns.map((col) => (
               <Column key={col.stage.id} col={col} stages={stages} canMove={canMove} onMove={request} filter={null} pipelineId={board.data.pipeline.id} />
