@@ -5,6 +5,7 @@ import { api, ApiError, qs } from "../lib/api";
 import { formatDateTime, fromLocalInput, optionLabel, relativeTime, textToHtml, toLocalInput } from "../lib/format";
 import { can, fieldMap, useObjectMeta, useObjects } from "../lib/meta";
 import type { ObjectMeta, Rec, TimelineItem } from "../lib/types";
+import { ActivityBody } from "./ActivityBody";
 import { Changes } from "./Changes";
 import { Icon } from "./Icon";
 import { TaskCheck } from "./TaskCheck";
@@ -180,8 +181,7 @@ function ActivityItem({ rec, meta }: { rec: Rec; meta?: ObjectMeta }) {
           {rec.outcome ? <span className="muted"> · {optionLabel(outcomeField?.options ?? null, rec.outcome)}</span> : null}
         </div>
         {typeof rec.body === "string" && rec.body && (
-          // The one place HTML is rendered: the activity body, sanitised by the server (nh3) when saved.
-          <div className="tl-note rich" dangerouslySetInnerHTML={{ __html: rec.body }} />
+          <ActivityBody html={rec.body} className="tl-note" />
         )}
       </div>
     </>

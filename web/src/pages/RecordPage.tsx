@@ -5,6 +5,7 @@ import { api, ApiError, errorMessage, ifMatch } from "../lib/api";
 import { can, sections, subtitleOf, titleOf, useObjectMeta } from "../lib/meta";
 import { primeTitles } from "../lib/refs";
 import type { FieldMeta, ObjectMeta, Rec } from "../lib/types";
+import { ActivityBody } from "../components/ActivityBody";
 import { FieldInput } from "../components/FieldInput";
 import { History } from "../components/History";
 import { Icon } from "../components/Icon";
@@ -115,7 +116,11 @@ function EditableField({
             }}
           >
             <span className="prop-text">
-              <FieldValue field={field} value={record[field.name]} record={record} />
+              {meta.name === "activities" && field.name === "body" && typeof record.body === "string" && record.body ? (
+                <ActivityBody html={record.body} />
+              ) : (
+                <FieldValue field={field} value={record[field.name]} record={record} />
+              )}
             </span>
             {editable && (
               <button ref={editBtn} type="button" className="icon-btn edit-btn" aria-label={`Edit ${field.label}`} onClick={start}>
