@@ -86,15 +86,18 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _tune_sqlite)
 
-        # pysqlite's own BEGIN handling defers the write lock; BEGIN IMMEDIATE on first write avoids
-        # SQLITE_BUSY upgrades under concurrency. We take full control of transactions here.
+        # We take transactions over from pysqlite. A transaction that reads and then writes must hold the
+        # write lock from its start: in WAL mode a deferred one that finds another writer got there first
+        # fails at once with "database is locked" (busy_timeout cannot help a lock upgrade). So writers
+        # (unsafe HTTP methods, jobs, CLI) BEGIN IMMEDIATE and queue on busy_timeout; reads stay concurrent.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sextant_write", True)
+                                else "BEGIN")
 
         return engine
     return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
@@ -121,10 +124,13 @@ def reset_engine() -> None:
     _sessionmaker = None
 
 
-def new_session() -> Session:
-    get_engine()
+def new_session(write: bool = True) -> Session:
+    """A session; `write=False` marks a read-only unit of work (SQLite then starts a shared transaction)."""
+    engine = get_engine()
     assert _sessionmaker is not None
-    return _sessionmaker()
+    if write:
+        return _sessionmaker()
+    return _sessionmaker(bind=engine.execution_options(sextant_write=False))
 
 
 @contextmanager

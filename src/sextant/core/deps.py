@@ -18,8 +18,11 @@ from sextant.core.errors import Unauthorized
 from sextant.core.permissions import Actor
 
 
-def get_db() -> Iterator[Session]:
-    session = new_session()
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    session = new_session(write=request.method not in SAFE_METHODS)
     try:
         yield session
         session.commit()

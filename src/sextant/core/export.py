@@ -84,7 +84,7 @@ def stream_csv(
     writer = csv.writer(buffer)
     writer.writerow([f.name for f in columns])
     yield ("\ufeff" + buffer.getvalue()).encode()  # BOM: spreadsheets then read UTF-8 correctly
-    session = new_session()
+    session = new_session(write=False)  # a long read must not hold the SQLite write lock
     try:
         view = load_view(session, object_name)
         dialect = session.get_bind().dialect.name
