@@ -79,12 +79,19 @@ class Api:
 
 
 def showcase(api: Api) -> int:
-    """Add a pipeline with deals, a day of tasks and meetings, and a contact with history. Returns that
-    contact's id. Does nothing but find the contact when the data is already there."""
+    """Make sure the screens have something to show: a pipeline with deals (when there is none), and a day
+    of tasks and meetings around one contact (when the signed-in user's day is empty). Returns its id."""
     me = api.get("/api/v1/auth/me")["user"]
     contact = api.get("/api/v1/contacts", sort="created_at", limit=1)["items"][0]
-    if api.get("/api/v1/pipelines"):
-        return contact["id"]
+    if not api.get("/api/v1/pipelines"):
+        add_deals(api, contact)
+    day = api.get("/api/v1/my-day")
+    if not any(day[k] for k in ("overdue", "today", "upcoming", "meetings")):
+        add_day(api, me, contact)
+    return contact["id"]
+
+
+def add_deals(api: Api, contact: dict[str, Any]) -> None:
     pipeline = api.post(
         "/api/v1/pipelines",
         {
@@ -157,6 +164,9 @@ def showcase(api: Api) -> int:
                 body["lost_reason"] = "competitor"
             api.post("/api/v1/deals", body)
             n += 1
+
+
+def add_day(api: Api, me: dict[str, Any], contact: dict[str, Any]) -> None:
     now = datetime.now(UTC)
     today_at = datetime.now().astimezone().replace(minute=0, second=0, microsecond=0)
     link = [{"object": "contacts", "id": contact["id"]}]
@@ -209,7 +219,6 @@ def showcase(api: Api) -> int:
         "/api/v1/activities",
         {"kind": "note", "subject": "Budget", "body": "<p>Budget approved for Q3.</p>", "links": link},
     )
-    return contact["id"]
 
 
 def shoot(base: str, out: Path, contact_id: int) -> list[Path]:
