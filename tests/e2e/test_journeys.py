@@ -48,8 +48,24 @@ def _drag(web: Browser, card: Any, column: Any) -> None:
     page.mouse.up()
 
 
-def test_login_wrong_password_then_sign_in_and_out(server: Server, web: Browser) -> None:
+def test_sign_in_navigate_notifications_and_sign_out(server: Server, web: Browser) -> None:
     user = server.user("sales", name="Lena Sales")
+    lead = (
+        server.api(user).post("/api/v1/contacts", json={"first_name": "Nina", "last_name": "Notified"}).json()
+    )
+    from sextant.collaboration.service import notify
+    from sextant.core.db import session_scope
+
+    with session_scope() as s:  # what the reminder job does, straight through the service
+        notify(
+            s,
+            user["id"],
+            "task_reminder",
+            "Reminder: call <Nina>",
+            object_name="contacts",
+            record_id=lead["id"],
+            dedupe_key="e2e:1",
+        )
     web.go("/o/contacts")
     expect(web.page).to_have_url(re.compile(r"/login\?next=%2Fo%2Fcontacts$"))
     web.page.get_by_label("Email").fill(user["email"])
@@ -66,6 +82,14 @@ def test_login_wrong_password_then_sign_in_and_out(server: Server, web: Browser)
         expect(nav.get_by_role("link", name=label)).to_be_visible()
     cookies = {c["name"]: c for c in web.page.context.cookies()}
     assert cookies["sextant_session"]["httpOnly"] is True
+
+    # the bell: unread count, the list, a click opens the record and marks it read
+    web.page.get_by_role("button", name="Notifications, 1 unread").click()
+    web.page.get_by_role("region", name="Notifications").get_by_role(
+        "button", name=re.compile("call <Nina>")
+    ).click()
+    expect(web.page.get_by_role("heading", level=1, name="Nina Notified")).to_be_visible()
+    expect(web.page.get_by_role("button", name="Notifications", exact=True)).to_be_visible()
 
     web.page.get_by_role("button", name="Account: Lena Sales").click()
     web.page.get_by_role("menuitem", name="Sign out").click()
