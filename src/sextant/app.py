@@ -23,8 +23,8 @@ from sextant.contacts import objects as _contact_objects  # noqa: F401 - registe
 from sextant.core import metadata_api, records, search
 from sextant.core.config import get_settings
 from sextant.core.deps import ActorDep, SessionDep, set_actor_resolver
-from sextant.core.events import DispatcherThread
 from sextant.core.errors import NotFound
+from sextant.core.events import DispatcherThread
 from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handlers, problem
 from sextant.core.metadata import registry
 from sextant.core.records_api import object_router

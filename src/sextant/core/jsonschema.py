@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sextant.core import fieldtypes as ft
 from sextant.core.metadata import FieldDef, ObjectDef
 
 
 def field_schema(fdef: FieldDef, for_input: bool) -> dict[str, Any]:
     t = fdef.type
     schema: dict[str, Any]
-    if t in ("number",):
+    if t in ft.NUMERIC_TYPES:
         schema = {"type": "integer" if fdef.integer else "number"}
-    elif t in ("currency", "percent"):
-        schema = {"type": "number"}
+        if for_input:  # what validation accepts: INTEGER columns are 32-bit, other figures below 1e15
+            bound = ft.MAX_INTEGER if fdef.integer else ft.MAX_ABS_NUMBER
+            schema.update(minimum=-bound, maximum=bound)
     elif t == "boolean":
         schema = {"type": "boolean"}
     elif t == "date":
@@ -24,17 +26,22 @@ def field_schema(fdef: FieldDef, for_input: bool) -> dict[str, Any]:
         items: dict[str, Any] = {"type": "string"}
         if fdef.options is not None and not fdef.free_values:
             items["enum"] = [o["value"] for o in fdef.options]
+        if for_input:
+            items["maxLength"] = 100
         schema = {"type": "array", "items": items}
     elif t == "reference":
         schema = {"type": "integer", "description": f"id of a {fdef.reference} record"}
+        if for_input:
+            schema.update(minimum=1, maximum=ft.MAX_INTEGER)
     else:
         schema = {"type": "string"}
         if t == "single_select" and fdef.options is not None:
             schema["enum"] = [o["value"] for o in fdef.options]
         if t == "email":
             schema["format"] = "email"
-        if for_input and fdef.max_length:
-            schema["maxLength"] = fdef.max_length
+        limit = fdef.max_length or ft.DEFAULT_MAX_LENGTH.get(t)
+        if for_input and limit:
+            schema["maxLength"] = limit
     schema = {"anyOf": [schema, {"type": "null"}]}
     schema["title"] = fdef.label
     if fdef.help_text:
@@ -54,11 +61,13 @@ def record_schema(objdef: ObjectDef) -> dict[str, Any]:
 
 def input_schema(objdef: ObjectDef, bulk_update: bool = False) -> dict[str, Any]:
     props = {f.name: field_schema(f, True) for f in objdef.fields if not f.system or f.name == "owner_id"}
-    schema: dict[str, Any] = {"type": "object", "title": f"{objdef.singular} input", "properties": props,
-                              "additionalProperties": True,
-                              "description": "Built-in and custom fields by API name; unknown names are refused."}
+    schema: dict[str, Any] = {
+        "type": "object", "title": f"{objdef.singular} input", "properties": props,
+        "additionalProperties": True,
+        "description": "Built-in and custom fields by API name; unknown names are refused."}
     if bulk_update:
-        props = dict(props, id={"type": "integer"}, version={"type": "integer"})
+        props = dict(props, id={"type": "integer", "minimum": 1, "maximum": ft.MAX_INTEGER},
+                     version={"type": "integer"})
         schema = dict(schema, properties=props, required=["id"])
     return schema
 

@@ -28,7 +28,8 @@ FieldsQ = Annotated[str | None, Query(description="Comma-separated fields to ret
 TotalQ = Annotated[bool, Query(description="Also count every matching record")]
 DeletedQ = Annotated[bool, Query(description="List the trash (soft-deleted records) instead")]
 RecordId = Annotated[int, Path(ge=1, le=ft.MAX_INTEGER, description="The record's id")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="Record version, e.g. \"3\"", max_length=40)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="Record version, e.g. \"3\"",
+                                        max_length=40)]
 
 
 def parse_version(if_match: str | None) -> int | None:
@@ -81,8 +82,8 @@ def object_router(objdef: ObjectDef) -> APIRouter:
               limit: LimitQ = None, cursor: CursorQ = None, fields: FieldsQ = None, total: TotalQ = False,
               deleted: DeletedQ = False) -> Any:
         return _page(records.list_records(session, actor, name, filter=parse_filter_param(filter), sort=sort,
-                                          limit=limit, cursor=cursor, fields=_fields(fields), with_total=total,
-                                          deleted=deleted))
+                                          limit=limit, cursor=cursor, fields=_fields(fields),
+                                          with_total=total, deleted=deleted))
 
     @router.post("/query", summary=f"Query {name} with a filter in the body", responses={200: _json(page)},
                  openapi_extra=_body(query_schema), operation_id=f"query_{name}")
@@ -90,11 +91,15 @@ def object_router(objdef: ObjectDef) -> APIRouter:
         allowed = {"filter", "sort", "limit", "cursor", "fields", "total", "deleted"}
         unknown = [k for k in body if k not in allowed]
         if unknown:
-            raise ValidationFailed([FieldError(k, f"unknown parameter '{k}'", "unknown_field") for k in unknown])
+            raise ValidationFailed([FieldError(k, f"unknown parameter '{k}'", "unknown_field")
+                                    for k in unknown])
         errors = []
-        for key, kind in (("limit", int), ("cursor", str), ("total", bool), ("deleted", bool), ("fields", list)):
+        kinds: tuple[tuple[str, type], ...] = (("limit", int), ("cursor", str), ("total", bool),
+                                               ("deleted", bool), ("fields", list))
+        for key, kind in kinds:
             value = body.get(key)
-            if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+            if value is not None and wrong:
                 errors.append(FieldError(key, f"expected {kind.__name__}", "type"))
         if isinstance(body.get("fields"), list) and not all(isinstance(f, str) for f in body["fields"]):
             errors.append(FieldError("fields", "expected a list of strings", "type"))
@@ -117,11 +122,13 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
     @router.get("/export", summary=f"Export {name} as CSV (streamed; filter, sort and fields as the list)",
                 operation_id=f"export_{name}", response_class=StreamingResponse,
-                responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}})
+                responses={200: {"description": "CSV",
+                                 "content": {"text/csv": {"schema": {"type": "string"}}}}})
     def export(session: SessionDep, actor: ActorDep, filter: FilterQ = None, sort: SortQ = None,
                fields: FieldsQ = None) -> StreamingResponse:
         parsed = parse_filter_param(filter)
-        _view, columns = export_mod.prepare(session, actor, name, filter=parsed, sort=sort, fields=_fields(fields))
+        _view, columns = export_mod.prepare(session, actor, name, filter=parsed, sort=sort,
+                                            fields=_fields(fields))
         session.commit()  # the audit entry is durable before the first byte leaves
         return StreamingResponse(export_mod.stream_csv(actor, name, columns, filter=parsed, sort=sort),
                                  media_type="text/csv; charset=utf-8",
@@ -133,8 +140,9 @@ def object_router(objdef: ObjectDef) -> APIRouter:
     def bulk_create(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         return {"items": records.bulk_create(session, actor, name, body.get("records"))}
 
-    @router.patch("/bulk", summary=f"Update many {name} (all or nothing)", responses={200: _json(items_schema)},
-                  openapi_extra=_body(bulk_update_schema), operation_id=f"bulk_update_{name}")
+    @router.patch("/bulk", summary=f"Update many {name} (all or nothing)",
+                  responses={200: _json(items_schema)}, openapi_extra=_body(bulk_update_schema),
+                  operation_id=f"bulk_update_{name}")
     def bulk_update(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         return {"items": records.bulk_update(session, actor, name, body.get("records"))}
 
@@ -152,8 +160,8 @@ def object_router(objdef: ObjectDef) -> APIRouter:
     @router.patch("/{record_id}", summary=f"Update a {objdef.singular.lower()} (partial)",
                   responses={200: _json(record)}, openapi_extra=_body(input_schema(objdef)),
                   operation_id=f"update_{name}")
-    def update(record_id: RecordId, session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()],
-               if_match: IfMatch = None) -> Any:
+    def update(record_id: RecordId, session: SessionDep, actor: ActorDep,
+               body: Annotated[dict[str, Any], Body()], if_match: IfMatch = None) -> Any:
         data = dict(body)
         version = parse_version(if_match)
         if "version" in data:
@@ -165,7 +173,8 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
     @router.delete("/{record_id}", summary=f"Delete a {objdef.singular.lower()} (to the trash)",
                    status_code=204, operation_id=f"delete_{name}")
-    def delete(record_id: RecordId, session: SessionDep, actor: ActorDep, if_match: IfMatch = None) -> Response:
+    def delete(record_id: RecordId, session: SessionDep, actor: ActorDep,
+               if_match: IfMatch = None) -> Response:
         records.delete_record(session, actor, name, record_id, parse_version(if_match))
         return Response(status_code=204)
 
@@ -181,8 +190,8 @@ def object_router(objdef: ObjectDef) -> APIRouter:
             "action": {"type": "string"}, "changes": {"type": "object"}}}},
         "next_before": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}}
 
-    @router.get("/{record_id}/history", summary="The record's audit trail", responses={200: _json(history_schema)},
-                operation_id=f"history_{name}")
+    @router.get("/{record_id}/history", summary="The record's audit trail",
+                responses={200: _json(history_schema)}, operation_id=f"history_{name}")
     def history(record_id: RecordId, session: SessionDep, actor: ActorDep,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
                 before: Annotated[int | None, Query(ge=1, le=ft.MAX_INTEGER)] = None) -> Any:
@@ -193,9 +202,9 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
         @router.get("/{record_id}/related/{relation}", summary="A related list", responses={200: _json(page)},
                     operation_id=f"related_{name}")
-        def related(record_id: RecordId, relation: str, session: SessionDep, actor: ActorDep, filter: FilterQ = None,
-                    sort: SortQ = None, limit: LimitQ = None, cursor: CursorQ = None, fields: FieldsQ = None,
-                    total: TotalQ = False) -> Any:
+        def related(record_id: RecordId, relation: str, session: SessionDep, actor: ActorDep,
+                    filter: FilterQ = None, sort: SortQ = None, limit: LimitQ = None, cursor: CursorQ = None,
+                    fields: FieldsQ = None, total: TotalQ = False) -> Any:
             return _page(records.list_related(session, actor, name, record_id, relation,
                                               filter=parse_filter_param(filter), sort=sort, limit=limit,
                                               cursor=cursor, fields=_fields(fields), with_total=total))
