@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -70,25 +70,21 @@ def ensure_defaults(session: Session) -> None:
 
 # -- actors ------------------------------------------------------------------------------------------------
 
+def _peers_query() -> Any:
+    """Everyone below a user in the manager hierarchy, however deep, and their team-mates: one indexed query
+    (the recursive UNION also stops on a cycle) instead of loading every user on every request."""
+    below = select(User.id).where(User.manager_id == bindparam("me")).cte("below", recursive=True)
+    below = below.union(select(User.id).join(below, User.manager_id == below.c.id))
+    return select(below.c.id).union(select(User.id).where(User.team_id == bindparam("team")))
+
+
+_PEERS = _peers_query()  # built once: a team of NULL matches nobody
+
+
 def build_actor(session: Session, user: User, *, auth_session_id: int | None = None,
                 api_key_id: int | None = None) -> Actor:
     role = user.role
-    peers = {user.id}
-    rows = session.execute(select(User.id, User.manager_id, User.team_id)).all()
-    if user.team_id is not None:
-        peers.update(uid for uid, _m, team in rows if team == user.team_id)
-    reports: dict[int, list[int]] = {}
-    for uid, manager, _t in rows:
-        if manager is not None:
-            reports.setdefault(manager, []).append(uid)
-    below: set[int] = set()
-    stack = [user.id]
-    while stack:  # everyone below me in the manager hierarchy, however deep
-        for sub in reports.get(stack.pop(), []):
-            if sub not in below and sub != user.id:
-                below.add(sub)
-                stack.append(sub)
-    peers |= below
+    peers = {user.id, *session.scalars(_PEERS, {"me": user.id, "team": user.team_id})}
     return Actor(
         user_id=user.id,
         email=user.email,
@@ -231,14 +227,18 @@ def start_session(session: Session, user: User, kind: str, user_agent: str | Non
 
 def resolve_session_token(session: Session, raw: str,
                           kind: str | None = None) -> tuple[User, AuthSession] | None:
-    auth = session.scalar(select(AuthSession).where(AuthSession.token_hash == digest(raw)))
+    # One round trip for the session, its user and the user's role and team (joined eagerly).
+    found = session.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+                            .where(AuthSession.token_hash == digest(raw))).first()
     now = utcnow()
-    if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
+    if found is None:
+        return None
+    auth, user = found
+    if auth.revoked_at is not None or auth.expires_at <= now:
         return None
     if kind and auth.kind != kind:
         return None
-    user = session.get(User, auth.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if auth.last_seen_at is None or auth.last_seen_at < now - TOUCH_EVERY:
         _touch(session, auth, "last_seen_at", now)
@@ -317,12 +317,15 @@ def revoke_api_key(session: Session, actor: Actor, key_id: int) -> None:
 
 
 def resolve_api_key(session: Session, raw: str) -> tuple[User, ApiKey] | None:
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(raw)))
+    found = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id)
+                            .where(ApiKey.key_hash == digest(raw))).first()
     now = utcnow()
-    if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+    if found is None:
         return None
-    user = session.get(User, key.user_id)
-    if user is None or not user.is_active:
+    key, user = found
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        return None
+    if not user.is_active:
         return None
     if key.last_used_at is None or key.last_used_at < now - TOUCH_EVERY:
         _touch(session, key, "last_used_at", now)

@@ -219,13 +219,21 @@ def load_view(session: Session, name: str) -> ObjectView:
     objdef = registry.get(name)
     fields = objdef.standard()
     retired = set()
-    for cf in custom_fields(session, name, include_retired=True):
+    # Every request needs this: the OWD and the custom fields come back in one round trip.
+    rows = session.execute(
+        select(ObjectSetting.sharing, CustomField).select_from(ObjectSetting)
+        .outerjoin(CustomField, CustomField.object_name == ObjectSetting.object_name)
+        .where(ObjectSetting.object_name == name).order_by(CustomField.position, CustomField.id)).all()
+    if rows:
+        sharing, found = rows[0][0], [cf for _sharing, cf in rows if cf is not None]
+    else:  # no settings row yet (an object registered after the last start-up)
+        sharing, found = DEFAULT_SHARING, custom_fields(session, name, include_retired=True)
+    for cf in found:
         if cf.retired_at is None:
             fields[cf.name] = cf.to_field_def()
         else:
             retired.add(cf.name)
-    return ObjectView(objdef=objdef, fields=fields, sharing=sharing_for(session, name),
-                      retired=frozenset(retired))
+    return ObjectView(objdef=objdef, fields=fields, sharing=sharing, retired=frozenset(retired))
 
 
 def with_label(fdef: FieldDef, label: str) -> FieldDef:

@@ -169,40 +169,70 @@ def _stream(session: Session, actor: Actor, view: ObjectView, words: list[str], 
     """(entry id, record id) of the newest visible records matching every word, newest first."""
     from sextant.core.records import visible_clause
 
-    model = view.model
     entry = SearchEntry
-    if dialect == "postgresql":
-        terms = [f"{w}:*" if prefix else w for w in words]
-    else:
-        terms = [f'"{w}"*' if prefix else f'"{w}"' for w in words]
-    if hidden:
-        stmt = _per_field(view, terms, dialect, hidden)
-    elif dialect == "postgresql":
-        stmt = (select(entry.id, entry.record_id)
-                .where(entry.object_name == view.name, entry.field == ALL_FIELDS,
-                       _tsv().op("@@")(func.to_tsquery("simple", bindparam("tsq", " & ".join(terms)))))
-                .order_by(entry.id.desc()))
-    else:
-        stmt = (select(entry.id, entry.record_id).select_from(_fts)
-                .join(entry, entry.id == _fts.c.rowid)
-                .where(text("search_fts MATCH :fts").bindparams(fts=" AND ".join(terms)),
-                       entry.object_name == view.name, entry.field == ALL_FIELDS)
-                .order_by(_fts.c.rowid.desc()))
-    stmt = stmt.join(model, model.id == entry.record_id).where(model.deleted_at.is_(None)).limit(limit)
+    model = view.model
     clause = visible_clause(session, actor, view)
-    if clause is not None:
-        stmt = stmt.where(clause)
-    return [(int(eid), int(rid)) for eid, rid in session.execute(stmt).all()]
+
+    def finish(stmt: Any, record_id: Any = entry.record_id) -> list[tuple[int, int]]:
+        """Only live records the actor may see, up to the page size."""
+        stmt = stmt.join(model, model.id == record_id).where(model.deleted_at.is_(None)).limit(limit)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        return [(int(eid), int(rid)) for eid, rid in session.execute(stmt).all()]
+
+    if dialect == "postgresql":
+        pg_terms = [f"{w}:*" if prefix else w for w in words]
+        if hidden:
+            return finish(_per_field(view, pg_terms, dialect, hidden))
+        tsq = func.to_tsquery("simple", bindparam("tsq", " & ".join(pg_terms)))
+        return _pg_combined(session, view, tsq, finish, limit)
+    terms = [f'"{w}"*' if prefix else f'"{w}"' for w in words]
+    if hidden:
+        return finish(_per_field(view, terms, dialect, hidden))
+    # FTS5 hands its matches over in rowid order, newest first, and the LIMIT stops the scan.
+    return finish(select(entry.id, entry.record_id).select_from(_fts)
+                  .join(entry, entry.id == _fts.c.rowid)
+                  .where(text("search_fts MATCH :fts").bindparams(fts=" AND ".join(terms)),
+                         entry.object_name == view.name, entry.field == ALL_FIELDS)
+                  .order_by(_fts.c.rowid.desc()))
+
+
+PG_WINDOW = 10_000  # newest combined rows walked before asking the GIN index for every (older) match
+
+
+def _pg_combined(session: Session, view: ObjectView, tsq: Any, finish: Any,
+                 limit: int) -> list[tuple[int, int]]:
+    """PostgreSQL has no newest-first GIN scan, and its planner guesses poorly between walking newest first
+    (cheap when matches are dense) and collecting every match (cheap when they are rare). So both are
+    bounded here: walk the newest PG_WINDOW combined rows of the object; if they do not fill the page, take
+    the rest from every older match, collected through the GIN index. The literal '*' lets the planner use
+    the partial indexes on combined rows (ix_search_entries_newest, ix_search_entries_all_tsv)."""
+    entry = SearchEntry
+    combined = [entry.object_name == view.name, entry.field == literal_column("'*'")]
+    floor = session.scalar(select(entry.id).where(*combined).order_by(entry.id.desc())
+                           .offset(PG_WINDOW - 1).limit(1))
+    walk = select(entry.id, entry.record_id).where(
+        *combined, _tsv().op("||")(literal_column("''::tsvector")).op("@@")(tsq))  # `|| ''`: no GIN here
+    if floor is not None:
+        walk = walk.where(entry.id >= floor)
+    found = finish(walk.order_by(entry.id.desc()))
+    if len(found) >= limit or floor is None:
+        return found
+    older = (select(entry.id, entry.record_id).where(*combined, _tsv().op("@@")(tsq), entry.id < floor)
+             .cte("older").prefix_with("MATERIALIZED"))
+    rest = finish(select(older.c.id, older.c.record_id).order_by(older.c.id.desc()), older.c.record_id)
+    return found + rest[:limit - len(found)]
 
 
 def _tsv() -> Any:
-    return func.to_tsvector(literal_column("'simple'"), SearchEntry.content)
+    """PostgreSQL: the stored tsvector of an entry (see PG_SEARCH_TSV)."""
+    return literal_column("search_entries.search_tsv")
 
 
 def _per_field(view: ObjectView, terms: list[str], dialect: str, hidden: list[str]) -> Any:
     """Records where every term matches one of the fields the user may read (per-field rows, grouped)."""
     entry = SearchEntry
-    readable = [entry.object_name == view.name, entry.field != ALL_FIELDS,
+    readable = [entry.object_name == view.name, entry.field != literal_column("'*'"),
                 entry.field.not_in(bindparam("hidden", hidden, expanding=True))]
     eid = func.max(entry.id).label("eid")
     if dialect == "postgresql":
@@ -268,6 +298,7 @@ def rebuild(session: Session, object_name: str | None = None) -> int:
     return total
 
 
+# Run by migration 0001: never change these (later migrations carry their own DDL).
 SQLITE_DDL = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(content, content='search_entries', "
     "content_rowid='id', tokenize=\"unicode61 remove_diacritics 2\", prefix='2 3')",
@@ -283,6 +314,10 @@ POSTGRES_DDL = [
     "CREATE INDEX IF NOT EXISTS ix_search_entries_tsv ON search_entries "
     "USING gin (to_tsvector('simple', content))",
 ]
-# Objects the migration created outside the ORM metadata; the drift check ignores them.
+# PostgreSQL (migration 0003): each entry's words as a stored tsvector, split as FTS5's unicode61 splits them
+# (emails, domains and URLs become their words), GIN indexes, and the newest-first walk over combined rows.
+PG_SEARCH_TSV = ("to_tsvector('simple'::regconfig, translate(content, '@./:_+-', '       '))")
+# Objects the migrations create outside the ORM metadata; the drift check ignores them.
 UNMANAGED_NAMES = {"search_fts", "search_fts_data", "search_fts_idx", "search_fts_docsize",
-                   "search_fts_config", "search_fts_content", "ix_search_entries_tsv"}
+                   "search_fts_config", "search_fts_content", "ix_search_entries_tsv", "search_tsv",
+                   "ix_search_entries_search_tsv", "ix_search_entries_all_tsv", "ix_search_entries_newest"}
