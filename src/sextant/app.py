@@ -28,6 +28,7 @@ from sextant.core.events import DispatcherThread
 from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handlers, problem
 from sextant.core.metadata import registry
 from sextant.core.records_api import object_router
+from sextant.core.scheduler import SchedulerThread
 from sextant.deals import api as deals_api
 from sextant.deals import objects as _deal_objects  # noqa: F401 - registers deals
 from sextant.deals import service as deals_service
@@ -60,17 +61,19 @@ def global_search(session: SessionDep, actor: ActorDep, q: Annotated[str, Query(
 
 def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     settings = get_settings()
-    thread: DispatcherThread | None = None
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        nonlocal thread
+        # Background work of a server process: the outbox dispatcher and the periodic jobs (task reminders).
+        # Both lock their rows, so every process may run them; SEXTANT_RUN_DISPATCHER=false leaves them to
+        # `sextant dispatch`.
+        threads: list[Any] = []
         if dispatcher if dispatcher is not None else settings.run_dispatcher:
-            thread = DispatcherThread()
-            thread.start()
+            threads = [DispatcherThread(), SchedulerThread()]
+            for t in threads:
+                t.start()
         yield
-        if thread:
-            thread.stop()
+        for t in threads:
+            t.stop()
 
     app = FastAPI(title="Sextant CRM", version=sextant.__version__, openapi_url="/openapi.json",
                   docs_url="/docs", redoc_url=None, default_response_class=FastJSON, lifespan=lifespan,

@@ -92,14 +92,18 @@ def serve(
 
 @app.command()
 def dispatch(once: Annotated[bool, typer.Option(help="Drain the outbox once and exit")] = False) -> None:
-    """Deliver outbox events to subscribers (a separate process; `serve` also runs one)."""
+    """Deliver outbox events and run periodic jobs (reminders) in a process of their own; `serve` also does
+    this unless SEXTANT_RUN_DISPATCHER=false."""
+    import sextant.app  # noqa: F401 - registers objects, subscribers and periodic jobs
     from sextant.core.events import DispatcherThread, dispatch_all
+    from sextant.core.scheduler import SchedulerThread, run_due
 
     if once:
-        typer.echo(f"delivered {dispatch_all()} event(s)")
+        typer.echo(f"delivered {dispatch_all()} event(s); ran {', '.join(run_due()) or 'no'} periodic job(s)")
         return
-    thread = DispatcherThread()
-    thread.run()
+    scheduler = SchedulerThread()
+    scheduler.start()
+    DispatcherThread().run()
 
 
 @app.command()
