@@ -48,7 +48,8 @@ import generate  # noqa: E402  (bench/generate.py, the shared data generator)
 HOST = "127.0.0.1"  # loopback only
 
 
-# -- a tiny HTTP/1.1 keep-alive client ------------------------------------------------------------------------
+# -- a tiny HTTP/1.1 keep-alive client ---------------------------------------------------------------------
+
 
 class Conn:
     def __init__(self, port: int) -> None:
@@ -59,8 +60,9 @@ class Conn:
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                      body: bytes = b"") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             await self.open()
         assert self.reader is not None and self.writer is not None
@@ -101,6 +103,7 @@ class Conn:
 
 # -- server --------------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -109,8 +112,23 @@ def free_port() -> int:
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "SEXTANT_RUN_DISPATCHER": "false"}
-    cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bench_asgi:app", "--host", HOST,
-           "--port", str(port), "--no-access-log", "--log-level", "warning", "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(BENCH),
+        "bench_asgi:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers",
+        str(workers),
+    ]
     proc = subprocess.Popen(cmd, env=env)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -118,7 +136,9 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             raise SystemExit(f"server exited with {proc.returncode}")
         try:
             with socket.create_connection((HOST, port), timeout=1) as s:
-                s.sendall(f"GET /api/v1/health HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+                s.sendall(
+                    f"GET /api/v1/health HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode()
+                )
                 if s.recv(64).startswith(b"HTTP/1.1 200"):
                     return proc
         except OSError:
@@ -139,6 +159,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 # -- data to ask for ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Workload:
     rep_email: str
@@ -157,54 +178,78 @@ def _raw(db: str, target: str) -> Any:
 def pick_workload(db: str, target: str, rng: random.Random) -> Workload:
     mark = "?" if db == "sqlite" else "%s"
     with contextlib.closing(_raw(db, target)) as conn:
+
         def rows(sql: str, *params: Any) -> list[Any]:
             return list(conn.execute(sql.replace("?", mark), params).fetchall())
 
         rep_email = generate.rep_email(1)
-        (rep_id, team_id), = rows("SELECT id, team_id FROM users WHERE email = ?", rep_email)
-        peers = [r[0] for r in rows("SELECT id FROM users WHERE team_id = ? OR manager_id = ? OR id = ?",
-                                    team_id, rep_id, rep_id)]
-        (max_id,), = rows("SELECT max(id) FROM contacts")
+        ((rep_id, team_id),) = rows("SELECT id, team_id FROM users WHERE email = ?", rep_email)
+        peers = [
+            r[0]
+            for r in rows(
+                "SELECT id FROM users WHERE team_id = ? OR manager_id = ? OR id = ?", team_id, rep_id, rep_id
+            )
+        ]
+        ((max_id,),) = rows("SELECT max(id) FROM contacts")
         sample = sorted({rng.randint(1, max_id) for _ in range(20000)})
-        live = rows(f"SELECT id, owner_id, first_name, last_name FROM contacts WHERE deleted_at IS NULL "
-                    f"AND id IN ({','.join(str(i) for i in sample)})")
+        live = rows(
+            f"SELECT id, owner_id, first_name, last_name FROM contacts WHERE deleted_at IS NULL "
+            f"AND id IN ({','.join(str(i) for i in sample)})"
+        )
         all_ids = [r[0] for r in live]
         rep_ids = [r[0] for r in live if r[1] in peers]
         names = [(r[2], r[3]) for r in live if r[2] and r[3]]
-        cities = [r[0] for r in rows("SELECT city FROM contacts WHERE id IN (" + ",".join(
-            str(i) for i in sample[:3000]) + ") AND city IS NOT NULL GROUP BY city ORDER BY count(*) DESC LIMIT 12")]
+        cities = [
+            r[0]
+            for r in rows(
+                "SELECT city FROM contacts WHERE id IN ("
+                + ",".join(str(i) for i in sample[:3000])
+                + ") AND city IS NOT NULL GROUP BY city ORDER BY count(*) DESC LIMIT 12"
+            )
+        ]
     stages = ["lead", "customer", "subscriber", "marketing_qualified", "opportunity"]
     lists = []
     for i in range(24):
         stage, city = stages[i % len(stages)], cities[i % len(cities)]
-        lists.append((f"stage={stage}&city={city}", {"and": [
-            {"field": "lifecycle_stage", "op": "eq", "value": stage},
-            {"field": "city", "op": "eq", "value": city}]}, "-created_at"))
+        lists.append(
+            (
+                f"stage={stage}&city={city}",
+                {
+                    "and": [
+                        {"field": "lifecycle_stage", "op": "eq", "value": stage},
+                        {"field": "city", "op": "eq", "value": city},
+                    ]
+                },
+                "-created_at",
+            )
+        )
     return Workload(rep_email, rep_ids, all_ids, lists, names)
 
 
 def search_terms(names: list[tuple[str, str]], rng: random.Random, count: int) -> list[str]:
-    """What people type: a first-name prefix, a last-name prefix, or a full first name and a last-name prefix."""
+    """What people type: a first-name prefix, a last-name prefix, or a first name and a last-name prefix."""
     out = []
     for _ in range(count):
         first, last = rng.choice(names)
         roll = rng.random()
         if roll < 0.35:
-            out.append(first[:rng.randint(3, 5)])
+            out.append(first[: rng.randint(3, 5)])
         elif roll < 0.7:
-            out.append(last[:rng.randint(3, 6)])
+            out.append(last[: rng.randint(3, 6)])
         else:
-            out.append(f"{first} {last[:rng.randint(2, 4)]}")
+            out.append(f"{first} {last[: rng.randint(2, 4)]}")
     return out
 
 
 # -- measurements --------------------------------------------------------------------------------------------
 
+
 async def login(port: int, email: str) -> dict[str, str]:
     conn = Conn(port)
     body = urllib.parse.urlencode({"username": email, "password": generate.PASSWORD}).encode()
-    status, data = await conn.request("POST", "/api/v1/auth/token", {
-        "Content-Type": "application/x-www-form-urlencoded"}, body)
+    status, data = await conn.request(
+        "POST", "/api/v1/auth/token", {"Content-Type": "application/x-www-form-urlencoded"}, body
+    )
     await conn.close()
     if status != 200:
         raise SystemExit(f"login as {email} failed: {status} {data[:200]!r}")
@@ -220,8 +265,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-async def latencies(port: int, headers: dict[str, str], paths: list[str], warmup: int,
-                    max_seconds: float) -> tuple[list[float], int]:
+async def latencies(
+    port: int, headers: dict[str, str], paths: list[str], warmup: int, max_seconds: float
+) -> tuple[list[float], int]:
     conn = Conn(port)
     out: list[float] = []
     hits = 0
@@ -241,8 +287,9 @@ async def latencies(port: int, headers: dict[str, str], paths: list[str], warmup
     return out, hits
 
 
-async def throughput(port: int, headers: dict[str, str], paths: list[str], concurrency: int,
-                     seconds: float) -> float:
+async def throughput(
+    port: int, headers: dict[str, str], paths: list[str], concurrency: int, seconds: float
+) -> float:
     """Successful requests/s of `concurrency` keep-alive clients for `seconds` (a failure ends the run)."""
     stop = time.monotonic() + seconds
     count = 0
@@ -276,27 +323,34 @@ async def run(args: argparse.Namespace, db: str, target: str, url: str, log: Any
     warmup = 5 if smoke else 20
     max_s = 15.0 if smoke else 120.0
     port = free_port()
+    load_start = os.getloadavg()[0]
     proc = start_server(url, port, args.server_workers)
     results: dict[str, float] = {}
     try:
         rep = await login(port, work.rep_email)
         admin = await login(port, generate.ADMIN_EMAIL)
-        log(f"server pid {proc.pid} on {HOST}:{port}; sales rep sees {len(work.rep_ids)}/{len(work.all_ids)} "
-            f"of the sampled contacts")
+        log(
+            f"server pid {proc.pid} on {HOST}:{port}; sales rep sees {len(work.rep_ids)}/{len(work.all_ids)} "
+            f"of the sampled contacts"
+        )
         for who, headers, ids in (("rep", rep, work.rep_ids), ("admin", admin, work.all_ids)):
             gets = [f"/api/v1/contacts/{rng.choice(ids)}" for _ in range(n_lat + warmup)]
             lists = []
             for i in range(n_lat + warmup):
                 _label, flt, sort = work.lists[i % len(work.lists)]
-                lists.append("/api/v1/contacts?" + urllib.parse.urlencode({"filter": json.dumps(flt), "sort": sort}))
+                lists.append(
+                    "/api/v1/contacts?" + urllib.parse.urlencode({"filter": json.dumps(flt), "sort": sort})
+                )
             terms = search_terms(work.names, rng, n_lat + warmup)
             searches = ["/api/v1/search?" + urllib.parse.urlencode({"q": q}) for q in terms]
             for kind, paths in (("get", gets), ("list", lists), ("search", searches)):
                 values, hits = await latencies(port, headers, paths, warmup, max_s)
                 results[f"{who}_{kind}_p50"] = pct(values, 0.5)
                 results[f"{who}_{kind}_p95"] = pct(values, 0.95)
-                log(f"{who:5} {kind:6} p50={pct(values, 0.5):7.1f} ms  p95={pct(values, 0.95):7.1f} ms  "
-                    f"max={max(values):7.1f} ms  ({len(values)} requests, {hits} non-empty)")
+                log(
+                    f"{who:5} {kind:6} p50={pct(values, 0.5):7.1f} ms  p95={pct(values, 0.95):7.1f} ms  "
+                    f"max={max(values):7.1f} ms  ({len(values)} requests, {hits} non-empty)"
+                )
         ids = work.rep_ids
         gets = [f"/api/v1/contacts/{rng.choice(ids)}" for _ in range(5000)]
         bares = [f"/bench/bare/contacts/{rng.choice(ids)}" for _ in range(5000)]
@@ -308,18 +362,28 @@ async def run(args: argparse.Namespace, db: str, target: str, url: str, log: Any
         for r in range(rounds):  # alternate, so both see the same machine
             bare_rps.append(await throughput(port, {}, bares, args.concurrency, seconds))
             get_rps.append(await throughput(port, rep, gets, args.concurrency, seconds))
-            log(f"round {r + 1}: bare {bare_rps[-1]:7.0f} req/s   get-by-id {get_rps[-1]:7.0f} req/s  "
-                f"({args.concurrency} concurrent clients, {seconds:.0f} s each)")
+            log(
+                f"round {r + 1}: bare {bare_rps[-1]:7.0f} req/s   get-by-id {get_rps[-1]:7.0f} req/s  "
+                f"({args.concurrency} concurrent clients, {seconds:.0f} s each)"
+            )
         results["get_rps"] = statistics.median(get_rps)
         results["bare_rps"] = statistics.median(bare_rps)
     finally:
         stop_server(proc)
+    load_end = os.getloadavg()[0]
+    log(
+        f"machine: {os.cpu_count()} CPUs, 1-minute load average {load_start:.1f} at start, "
+        f"{load_end:.1f} at end "
+        f"(this benchmark itself accounts for about 2)"
+    )
     ratio = results["get_rps"] / results["bare_rps"]
-    return (f"api_latency {db} n={args.n} get_p95_ms={results['rep_get_p95']:.1f} "
-            f"list_p95_ms={results['rep_list_p95']:.1f} search_p95_ms={results['rep_search_p95']:.1f} "
-            f"get_rps={results['get_rps']:.0f} bare_rps={results['bare_rps']:.0f} ratio={ratio:.2f} "
-            f"admin_get_p95_ms={results['admin_get_p95']:.1f} admin_list_p95_ms={results['admin_list_p95']:.1f} "
-            f"admin_search_p95_ms={results['admin_search_p95']:.1f}")
+    return (
+        f"api_latency {db} n={args.n} get_p95_ms={results['rep_get_p95']:.1f} "
+        f"list_p95_ms={results['rep_list_p95']:.1f} search_p95_ms={results['rep_search_p95']:.1f} "
+        f"get_rps={results['get_rps']:.0f} bare_rps={results['bare_rps']:.0f} ratio={ratio:.2f} "
+        f"admin_get_p95_ms={results['admin_get_p95']:.1f} admin_list_p95_ms={results['admin_list_p95']:.1f} "
+        f"admin_search_p95_ms={results['admin_search_p95']:.1f} load={max(load_start, load_end):.1f}"
+    )
 
 
 def has_data(db: str, target: str, n: int) -> bool:
@@ -327,8 +391,10 @@ def has_data(db: str, target: str, n: int) -> bool:
         with contextlib.closing(_raw(db, target)) as conn:
             if db == "sqlite" and not Path(target).exists():
                 return False
-            (count,), = conn.execute("SELECT count(*) FROM contacts").fetchall()
-            (admins,), = conn.execute(f"SELECT count(*) FROM users WHERE email = '{generate.ADMIN_EMAIL}'").fetchall()
+            ((count,),) = conn.execute("SELECT count(*) FROM contacts").fetchall()
+            ((admins,),) = conn.execute(
+                f"SELECT count(*) FROM users WHERE email = '{generate.ADMIN_EMAIL}'"
+            ).fetchall()
             return count == n and admins == 1
     except Exception:
         return False
@@ -339,10 +405,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--path", help="SQLite file (default /tmp/sextant-bench-N.db)")
-    parser.add_argument("--url", help="PostgreSQL URL (default postgresql+psycopg://postgres@127.0.0.1/bench_nN)")
+    parser.add_argument(
+        "--url", help="PostgreSQL URL (default postgresql+psycopg://postgres@127.0.0.1/bench_nN)"
+    )
     parser.add_argument("--regenerate", action="store_true", help="generate the data even if present")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--requests", type=int, help="requests per latency measurement (default 300; smoke 40)")
+    parser.add_argument(
+        "--requests", type=int, help="requests per latency measurement (default 300; smoke 40)"
+    )
     parser.add_argument("--concurrency", type=int, default=24)
     parser.add_argument("--seconds", type=float, default=8.0, help="length of one throughput round")
     parser.add_argument("--rounds", type=int, default=3)

@@ -30,8 +30,9 @@ def _connection() -> Any:
         if settings.is_sqlite:
             conn = sqlite3.connect(str(settings.sqlite_path()), check_same_thread=False, isolation_level=None)
         else:
-            conn = psycopg.connect(settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
-                                   autocommit=True)
+            conn = psycopg.connect(
+                settings.database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+            )
         _local.conn = conn
     return conn
 
@@ -50,6 +51,9 @@ def bare_contact(record_id: int) -> Response:
 app.add_api_route("/bench/bare/contacts/{record_id}", bare_contact, methods=["GET"], include_in_schema=False)
 # Route it as the product's contacts routes are: right after them (and so before the web UI's catch-all).
 _bare = app.router.routes.pop()
-_after = next(i for i, r in enumerate(app.router.routes)
-              if getattr(getattr(r, "original_router", None), "prefix", None) == "/api/v1/contacts")
+_after = next(
+    i
+    for i, r in enumerate(app.router.routes)
+    if getattr(getattr(r, "original_router", None), "prefix", None) == "/api/v1/contacts"
+)
 app.router.routes.insert(_after + 1, _bare)

@@ -34,7 +34,7 @@ import sqlite3
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,7 @@ def manager_email(i: int) -> str:
 
 # -- reference data ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Country:
     name: str
@@ -83,13 +84,16 @@ def _digits(rng: random.Random, n: int) -> str:
     return str(rng.randrange(10 ** (n - 1), 10**n))
 
 
-US_AREAS = (212, 213, 214, 206, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702, 713, 718, 720, 773, 818, 917)
+# fmt: off
+US_AREAS = (212, 213, 214, 206, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702, 713, 718, 720, 773, 818,
+            917)
 COUNTRIES = [
     Country("United States", "en_US", 44, ("com", "com", "io", "co"), ("Inc", "LLC", "Corp", "Group", ""),
             ("New York", "Los Angeles", "Chicago", "Houston", "Phoenix", "Philadelphia", "San Antonio",
-             "San Diego", "Dallas", "Austin", "San Francisco", "Seattle", "Denver", "Boston", "Atlanta", "Miami",
-             "Portland", "Nashville", "Detroit", "Minneapolis", "Charlotte", "Columbus", "Raleigh", "Pittsburgh",
-             "Salt Lake City", "Sacramento", "Kansas City", "Las Vegas", "Baltimore", "Milwaukee"),
+             "San Diego", "Dallas", "Austin", "San Francisco", "Seattle", "Denver", "Boston", "Atlanta",
+             "Miami", "Portland", "Nashville", "Detroit", "Minneapolis", "Charlotte", "Columbus", "Raleigh",
+             "Pittsburgh", "Salt Lake City", "Sacramento", "Kansas City", "Las Vegas", "Baltimore",
+             "Milwaukee"),
             lambda r: f"+1{r.choice(US_AREAS)}{r.randint(201, 989)}{_digits(r, 4)}",
             lambda r: f"+1{r.choice(US_AREAS)}{r.randint(201, 989)}{_digits(r, 4)}"),
     Country("United Kingdom", "en_GB", 12, ("co.uk", "com"), ("Ltd", "plc", "Group", ""),
@@ -98,13 +102,14 @@ COUNTRIES = [
             lambda r: f"+447{r.randint(400, 999)}{_digits(r, 6)}",
             lambda r: f"+44{r.choice(('20', '161', '121', '113', '141', '117', '131'))}{_digits(r, 7)}"),
     Country("Germany", "de_DE", 12, ("de", "com"), ("GmbH", "AG", "GmbH & Co. KG", ""),
-            ("Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf", "Leipzig",
-             "Dortmund", "Essen", "Bremen", "Dresden", "Hannover", "Nürnberg", "Karlsruhe", "Mannheim"),
+            ("Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf",
+             "Leipzig", "Dortmund", "Essen", "Bremen", "Dresden", "Hannover", "Nürnberg", "Karlsruhe",
+             "Mannheim"),
             lambda r: f"+49{r.choice(('151', '152', '160', '170', '171', '176'))}{_digits(r, 8)}",
             lambda r: f"+49{r.choice(('30', '40', '89', '221', '69', '711'))}{_digits(r, 7)}"),
     Country("France", "fr_FR", 10, ("fr", "com"), ("SA", "SAS", "SARL", ""),
-            ("Paris", "Marseille", "Lyon", "Toulouse", "Nice", "Nantes", "Strasbourg", "Montpellier", "Bordeaux",
-             "Lille", "Rennes", "Reims", "Grenoble", "Dijon", "Angers"),
+            ("Paris", "Marseille", "Lyon", "Toulouse", "Nice", "Nantes", "Strasbourg", "Montpellier",
+             "Bordeaux", "Lille", "Rennes", "Reims", "Grenoble", "Dijon", "Angers"),
             lambda r: f"+33{r.choice('67')}{_digits(r, 8)}",
             lambda r: f"+33{r.randint(1, 5)}{_digits(r, 8)}"),
     Country("Spain", "es_ES", 6, ("es", "com"), ("S.L.", "S.A.", ""),
@@ -113,8 +118,8 @@ COUNTRIES = [
             lambda r: f"+346{_digits(r, 8)}",
             lambda r: f"+349{r.randint(1, 8)}{_digits(r, 7)}"),
     Country("Italy", "it_IT", 6, ("it", "com"), ("S.p.A.", "S.r.l.", ""),
-            ("Roma", "Milano", "Napoli", "Torino", "Palermo", "Genova", "Bologna", "Firenze", "Bari", "Verona",
-             "Venezia", "Padova"),
+            ("Roma", "Milano", "Napoli", "Torino", "Palermo", "Genova", "Bologna", "Firenze", "Bari",
+             "Verona", "Venezia", "Padova"),
             lambda r: f"+393{r.randint(20, 49)}{_digits(r, 7)}",
             lambda r: f"+390{r.choice(('2', '6', '11', '51', '55'))}{_digits(r, 7)}"),
     Country("Netherlands", "nl_NL", 5, ("nl", "com"), ("B.V.", "N.V.", ""),
@@ -128,24 +133,115 @@ COUNTRIES = [
             lambda r: f"+467{r.choice('0236')}{_digits(r, 7)}",
             lambda r: f"+46{r.choice(('8', '31', '40', '18'))}{_digits(r, 7)}"),
 ]
-
-LIFECYCLE = (("subscriber", 15), ("lead", 30), ("marketing_qualified", 12), ("sales_qualified", 8),
-             ("opportunity", 8), ("customer", 18), ("evangelist", 2), ("churned", 4), ("other", 3))
-SOURCES = (("website", 28), ("referral", 14), ("event", 10), ("cold_outreach", 12), ("partner", 8),
-           ("advertising", 9), ("social", 7), ("email", 6), ("import", 4), ("other", 2))
-INDUSTRIES = ("software", "finance", "healthcare", "manufacturing", "retail", "education", "media",
-              "logistics", "energy", "construction", "hospitality", "government", "nonprofit", "other")
-COMPANY_WORDS = ("Systems", "Logistics", "Partners", "Analytics", "Foods", "Consulting", "Labs", "Industries",
-                 "Holdings", "Software", "Energy", "Health", "Media", "Robotics", "Capital", "Solutions",
-                 "Digital", "Networks", "Pharma", "Motors", "Textiles", "Design", "Ventures", "Security")
-TAGS = (("newsletter", 30), ("vip", 5), ("partner", 6), ("webinar-2025", 10), ("webinar-2026", 9),
-        ("trade-show", 8), ("champion", 4), ("decision-maker", 9), ("renewal", 5), ("churn-risk", 3),
-        ("beta", 2), ("referral", 4), ("enterprise", 6), ("smb", 8), ("do-not-call", 2))
-DEPARTMENTS = ("Sales", "Marketing", "Engineering", "Finance", "Operations", "IT", "Human Resources",
-               "Procurement", "Legal", "Customer Success", "Executive", "Product")
+# fmt: on
+LIFECYCLE = (
+    ("subscriber", 15),
+    ("lead", 30),
+    ("marketing_qualified", 12),
+    ("sales_qualified", 8),
+    ("opportunity", 8),
+    ("customer", 18),
+    ("evangelist", 2),
+    ("churned", 4),
+    ("other", 3),
+)
+SOURCES = (
+    ("website", 28),
+    ("referral", 14),
+    ("event", 10),
+    ("cold_outreach", 12),
+    ("partner", 8),
+    ("advertising", 9),
+    ("social", 7),
+    ("email", 6),
+    ("import", 4),
+    ("other", 2),
+)
+INDUSTRIES = (
+    "software",
+    "finance",
+    "healthcare",
+    "manufacturing",
+    "retail",
+    "education",
+    "media",
+    "logistics",
+    "energy",
+    "construction",
+    "hospitality",
+    "government",
+    "nonprofit",
+    "other",
+)
+COMPANY_WORDS = (
+    "Systems",
+    "Logistics",
+    "Partners",
+    "Analytics",
+    "Foods",
+    "Consulting",
+    "Labs",
+    "Industries",
+    "Holdings",
+    "Software",
+    "Energy",
+    "Health",
+    "Media",
+    "Robotics",
+    "Capital",
+    "Solutions",
+    "Digital",
+    "Networks",
+    "Pharma",
+    "Motors",
+    "Textiles",
+    "Design",
+    "Ventures",
+    "Security",
+)
+TAGS = (
+    ("newsletter", 30),
+    ("vip", 5),
+    ("partner", 6),
+    ("webinar-2025", 10),
+    ("webinar-2026", 9),
+    ("trade-show", 8),
+    ("champion", 4),
+    ("decision-maker", 9),
+    ("renewal", 5),
+    ("churn-risk", 3),
+    ("beta", 2),
+    ("referral", 4),
+    ("enterprise", 6),
+    ("smb", 8),
+    ("do-not-call", 2),
+)
+DEPARTMENTS = (
+    "Sales",
+    "Marketing",
+    "Engineering",
+    "Finance",
+    "Operations",
+    "IT",
+    "Human Resources",
+    "Procurement",
+    "Legal",
+    "Customer Success",
+    "Executive",
+    "Product",
+)
+PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "proton.me")
 LINK_ROLES = ("Buyer", "Champion", "User", "Decision maker", "Economic buyer", "Influencer", None, None)
-TEAM_NAMES = ("EMEA North", "EMEA South", "DACH", "UK & Ireland", "Americas East", "Americas West",
-              "Americas Central", "Strategic Accounts")
+TEAM_NAMES = (
+    "EMEA North",
+    "EMEA South",
+    "DACH",
+    "UK & Ireland",
+    "Americas East",
+    "Americas West",
+    "Americas Central",
+    "Strategic Accounts",
+)
 
 
 def _cum(pairs: Any) -> tuple[list[Any], list[float]]:
@@ -201,15 +297,64 @@ def _pick(rng: random.Random, cum: tuple[list[Any], list[float]]) -> Any:
 
 # -- rows ----------------------------------------------------------------------------------------------------
 
-CONTACT_COLS = ("id", "first_name", "last_name", "email", "additional_emails", "phone", "mobile_phone",
-                "job_title", "department", "lifecycle_stage", "lead_source", "tags", "birthday", "linkedin_url",
-                "do_not_contact", "description", "last_activity_at", "created_at", "updated_at", "version",
-                "deleted_at", "custom", "owner_id", "created_by_id", "updated_by_id", "street", "city", "region",
-                "postal_code", "country")
-COMPANY_COLS = ("id", "name", "domain", "industry", "employee_count", "annual_revenue", "phone", "linkedin_url",
-                "parent_company_id", "tags", "description", "created_at", "updated_at", "version", "deleted_at",
-                "custom", "owner_id", "created_by_id", "updated_by_id", "street", "city", "region", "postal_code",
-                "country")
+CONTACT_COLS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "additional_emails",
+    "phone",
+    "mobile_phone",
+    "job_title",
+    "department",
+    "lifecycle_stage",
+    "lead_source",
+    "tags",
+    "birthday",
+    "linkedin_url",
+    "do_not_contact",
+    "description",
+    "last_activity_at",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+    "custom",
+    "owner_id",
+    "created_by_id",
+    "updated_by_id",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
+COMPANY_COLS = (
+    "id",
+    "name",
+    "domain",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "phone",
+    "linkedin_url",
+    "parent_company_id",
+    "tags",
+    "description",
+    "created_at",
+    "updated_at",
+    "version",
+    "deleted_at",
+    "custom",
+    "owner_id",
+    "created_by_id",
+    "updated_by_id",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
 LINK_COLS = ("id", "contact_id", "company_id", "role", "is_primary", "created_at")
 ENTRY_COLS = ("object_name", "record_id", "field", "content")
 JSON_COLS = {"additional_emails", "tags", "custom"}
@@ -227,7 +372,9 @@ class Plan:
     reps: list[int]  # user ids of sales reps
     managers: list[int]
     rep_weights: list[float]
-    companies: list[tuple[int, str, int, int, str]] = field(default_factory=list)  # id, domain, owner, country, city
+    companies: list[tuple[int, str, int, int, str]] = field(
+        default_factory=list
+    )  # id, domain, owner, country, city
     company_cum: list[float] = field(default_factory=list)
 
 
@@ -258,8 +405,15 @@ def make_companies(plan: Plan) -> list[dict[str, Any]]:
         country = plan.countries[ci]
         a, b = _pick(rng, country.last), _pick(rng, country.last)
         style = rng.random()
-        base = a if style < 0.4 else f"{a} & {b}" if style < 0.55 else f"{a} {rng.choice(COMPANY_WORDS)}" \
-            if style < 0.9 else f"{a}-{b}"
+        base = (
+            a
+            if style < 0.4
+            else f"{a} & {b}"
+            if style < 0.55
+            else f"{a} {rng.choice(COMPANY_WORDS)}"
+            if style < 0.9
+            else f"{a}-{b}"
+        )
         suffix = rng.choice(country.suffixes)
         name = f"{base} {suffix}".strip() if suffix else base
         slug = "-".join(p for p in (_ascii(w) for w in base.replace("&", " ").split()) if p) or "company"
@@ -274,20 +428,36 @@ def make_companies(plan: Plan) -> list[dict[str, Any]]:
         created = _when(plan, cid, total, rng)
         owner = _owner(plan, rng)
         size = int(rng.lognormvariate(3.6, 1.6)) + 1
-        rows.append({
-            "id": cid, "name": name, "domain": domain, "industry": rng.choice(INDUSTRIES),
-            "employee_count": size if rng.random() < 0.85 else None,
-            "annual_revenue": round(size * rng.uniform(60_000, 400_000), 2) if rng.random() < 0.6 else None,
-            "phone": country.landline(rng) if rng.random() < 0.8 else None,
-            "linkedin_url": f"https://www.linkedin.com/company/{slug}" if rng.random() < 0.5 else None,
-            "parent_company_id": rng.randint(1, cid - 1) if cid > 50 and rng.random() < 0.02 else None,
-            "tags": _tags(rng, 0.5), "description": None,
-            "created_at": created, "updated_at": _later(plan, created, rng) if rng.random() < 0.5 else created,
-            "version": 1, "deleted_at": None, "custom": {}, "owner_id": owner, "created_by_id": owner,
-            "updated_by_id": owner, "street": rng.choice(country.streets), "city": city,
-            "region": rng.choice(country.regions) if country.regions else None,
-            "postal_code": rng.choice(country.postcodes), "country": country.name,
-        })
+        rows.append(
+            {
+                "id": cid,
+                "name": name,
+                "domain": domain,
+                "industry": rng.choice(INDUSTRIES),
+                "employee_count": size if rng.random() < 0.85 else None,
+                "annual_revenue": round(size * rng.uniform(60_000, 400_000), 2)
+                if rng.random() < 0.6
+                else None,
+                "phone": country.landline(rng) if rng.random() < 0.8 else None,
+                "linkedin_url": f"https://www.linkedin.com/company/{slug}" if rng.random() < 0.5 else None,
+                "parent_company_id": rng.randint(1, cid - 1) if cid > 50 and rng.random() < 0.02 else None,
+                "tags": _tags(rng, 0.5),
+                "description": None,
+                "created_at": created,
+                "updated_at": _later(plan, created, rng) if rng.random() < 0.5 else created,
+                "version": 1,
+                "deleted_at": None,
+                "custom": {},
+                "owner_id": owner,
+                "created_by_id": owner,
+                "updated_by_id": owner,
+                "street": rng.choice(country.streets),
+                "city": city,
+                "region": rng.choice(country.regions) if country.regions else None,
+                "postal_code": rng.choice(country.postcodes),
+                "country": country.name,
+            }
+        )
         plan.companies.append((cid, domain, owner, ci, city))
     # Older companies have more people: contacts pick a company with a mild skew towards low ids.
     plan.company_cum = list(_zipf_cum(total, 0.35))
@@ -309,7 +479,7 @@ _SOURCE_CUM = _cum(SOURCES)
 
 
 def make_contacts(plan: Plan, first_id: int, count: int, emails: set[str]) -> list[dict[str, Any]]:
-    """Contacts first_id .. first_id+count-1 (each chunk has its own RNG stream, so chunks are independent)."""
+    """Contacts first_id .. first_id+count-1 (each chunk has its own random stream, independent of others)."""
     rng = random.Random(plan.seed * 1_000_003 + first_id)
     rows = []
     for cid in range(first_id, first_id + count):
@@ -321,8 +491,15 @@ def make_contacts(plan: Plan, first_id: int, count: int, emails: set[str]) -> li
         first, last = _pick(rng, country.first), _pick(rng, country.last)
         fa, la = _ascii(first) or "x", _ascii(last) or "y"
         style = rng.random()
-        local = f"{fa}.{la}" if style < 0.6 else f"{fa[0]}{la}" if style < 0.8 else f"{fa}{la[0]}" \
-            if style < 0.9 else fa
+        local = (
+            f"{fa}.{la}"
+            if style < 0.6
+            else f"{fa[0]}{la}"
+            if style < 0.8
+            else f"{fa}{la[0]}"
+            if style < 0.9
+            else fa
+        )
         email = f"{local}@{domain}"
         k = 2
         while email in emails:
@@ -332,35 +509,52 @@ def make_contacts(plan: Plan, first_id: int, count: int, emails: set[str]) -> li
         created = _when(plan, cid, plan.n, rng)
         owner = comp_owner if rng.random() < 0.85 else _owner(plan, rng)
         updated = _later(plan, created, rng) if rng.random() < 0.6 else created
-        city = comp_city if rng.random() < 0.4 else country.cities[min(int(len(country.cities) * rng.random() ** 2),
-                                                                       len(country.cities) - 1)]
-        rows.append({
-            "id": cid, "first_name": first, "last_name": last, "email": email,
-            "additional_emails": [f"{fa}.{la}{rng.randint(1, 99)}@{rng.choice(('gmail.com', 'outlook.com', 'yahoo.com', 'proton.me'))}"]
-            if rng.random() < 0.08 else [],
-            "phone": country.landline(rng) if rng.random() < 0.75 else None,
-            "mobile_phone": country.mobile(rng) if rng.random() < 0.45 else None,
-            "job_title": rng.choice(JOBS) if rng.random() < 0.85 else None,
-            "department": rng.choice(DEPARTMENTS) if rng.random() < 0.6 else None,
-            "lifecycle_stage": _pick(rng, _STAGE_CUM),
-            "lead_source": _pick(rng, _SOURCE_CUM) if rng.random() < 0.8 else None,
-            "tags": _tags(rng, 0.45),
-            "birthday": date(rng.randint(1955, 2002), rng.randint(1, 12), rng.randint(1, 28))
-            if rng.random() < 0.2 else None,
-            "linkedin_url": f"https://www.linkedin.com/in/{fa}-{la}-{rng.randrange(16**6):06x}"
-            if rng.random() < 0.5 else None,
-            "do_not_contact": rng.random() < 0.03,
-            "description": rng.choice(NOTES) if rng.random() < 0.08 else None,
-            "last_activity_at": _later(plan, created, rng) if rng.random() < 0.6 else None,
-            "created_at": created, "updated_at": updated, "version": 1 if updated == created else 2,
-            "deleted_at": _later(plan, updated, rng) if rng.random() < 0.005 else None, "custom": {},
-            "owner_id": owner, "created_by_id": owner, "updated_by_id": owner,
-            "street": rng.choice(country.streets) if rng.random() < 0.5 else None, "city": city,
-            "region": rng.choice(country.regions) if country.regions and rng.random() < 0.6 else None,
-            "postal_code": rng.choice(country.postcodes) if rng.random() < 0.5 else None,
-            "country": country.name,
-            "_company": comp_id,
-        })
+        city = (
+            comp_city
+            if rng.random() < 0.4
+            else country.cities[min(int(len(country.cities) * rng.random() ** 2), len(country.cities) - 1)]
+        )
+        rows.append(
+            {
+                "id": cid,
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "additional_emails": [f"{fa}.{la}{rng.randint(1, 99)}@{rng.choice(PERSONAL_DOMAINS)}"]
+                if rng.random() < 0.08
+                else [],
+                "phone": country.landline(rng) if rng.random() < 0.75 else None,
+                "mobile_phone": country.mobile(rng) if rng.random() < 0.45 else None,
+                "job_title": rng.choice(JOBS) if rng.random() < 0.85 else None,
+                "department": rng.choice(DEPARTMENTS) if rng.random() < 0.6 else None,
+                "lifecycle_stage": _pick(rng, _STAGE_CUM),
+                "lead_source": _pick(rng, _SOURCE_CUM) if rng.random() < 0.8 else None,
+                "tags": _tags(rng, 0.45),
+                "birthday": date(rng.randint(1955, 2002), rng.randint(1, 12), rng.randint(1, 28))
+                if rng.random() < 0.2
+                else None,
+                "linkedin_url": f"https://www.linkedin.com/in/{fa}-{la}-{rng.randrange(16**6):06x}"
+                if rng.random() < 0.5
+                else None,
+                "do_not_contact": rng.random() < 0.03,
+                "description": rng.choice(NOTES) if rng.random() < 0.08 else None,
+                "last_activity_at": _later(plan, created, rng) if rng.random() < 0.6 else None,
+                "created_at": created,
+                "updated_at": updated,
+                "version": 1 if updated == created else 2,
+                "deleted_at": _later(plan, updated, rng) if rng.random() < 0.005 else None,
+                "custom": {},
+                "owner_id": owner,
+                "created_by_id": owner,
+                "updated_by_id": owner,
+                "street": rng.choice(country.streets) if rng.random() < 0.5 else None,
+                "city": city,
+                "region": rng.choice(country.regions) if country.regions and rng.random() < 0.6 else None,
+                "postal_code": rng.choice(country.postcodes) if rng.random() < 0.5 else None,
+                "country": country.name,
+                "_company": comp_id,
+            }
+        )
     return rows
 
 
@@ -378,22 +572,36 @@ def _fill_text_pools(seed: int) -> None:
 
 
 def links_for(contacts: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
-    """Each contact's primary company, and a second, non-primary one for about 8% of them (ids: the loader)."""
+    """Each contact's primary company, and a second, non-primary one for about 8% of them (ids: later)."""
     rng = random.Random(plan.seed * 31 + contacts[0]["id"]) if contacts else random.Random(0)
     out = []
     for c in contacts:
-        out.append({"contact_id": c["id"], "company_id": c["_company"], "role": rng.choice(LINK_ROLES),
-                    "is_primary": True, "created_at": c["created_at"]})
+        out.append(
+            {
+                "contact_id": c["id"],
+                "company_id": c["_company"],
+                "role": rng.choice(LINK_ROLES),
+                "is_primary": True,
+                "created_at": c["created_at"],
+            }
+        )
         if rng.random() < 0.08 and len(plan.companies) > 1:
             other = rng.choice(plan.companies)[0]
             if other != c["_company"]:
-                out.append({"contact_id": c["id"], "company_id": other, "role": rng.choice(LINK_ROLES),
-                            "is_primary": False, "created_at": _later(plan, c["created_at"], rng)})
+                out.append(
+                    {
+                        "contact_id": c["id"],
+                        "company_id": other,
+                        "role": rng.choice(LINK_ROLES),
+                        "is_primary": False,
+                        "created_at": _later(plan, c["created_at"], rng),
+                    }
+                )
     return out
 
 
 def entries(view: Any, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """The app's own search rows (core/search.py `entries_for`) for every live record, as ENTRY_COLS tuples."""
+    """The app's own search rows (core/search.py `entries_for`) of every live record, as ENTRY_COLS tuples."""
     from sextant.core.search import entries_for
 
     out = []
@@ -404,6 +612,7 @@ def entries(view: Any, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 # -- value conversion (done in the worker processes) ---------------------------------------------------------
+
 
 def _sqlite_datetime(value: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format, UTC, always with microseconds (what UTCDateTime writes).
@@ -443,16 +652,21 @@ def _company_task(rows: list[dict[str, Any]]) -> tuple[list[tuple[Any, ...]], li
     return convert(dialect, COMPANY_COLS, rows), entries(views["companies"], rows)
 
 
-def _contact_task(span: tuple[int, int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-                                                   list[tuple[Any, ...]]]:
+def _contact_task(
+    span: tuple[int, int],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     plan, dialect, views = _STATE["plan"], _STATE["dialect"], _STATE["views"]
     rows = make_contacts(plan, span[0], span[1], set())
     links = links_for(rows, plan)
-    return (convert(dialect, CONTACT_COLS, rows), convert(dialect, LINK_COLS[1:], links),
-            entries(views["contacts"], rows))
+    return (
+        convert(dialect, CONTACT_COLS, rows),
+        convert(dialect, LINK_COLS[1:], links),
+        entries(views["contacts"], rows),
+    )
 
 
 # -- writers -------------------------------------------------------------------------------------------------
+
 
 class Writer:
     dialect: str
@@ -480,10 +694,14 @@ class SqliteWriter(Writer):
         c.execute("PRAGMA cache_size=-1048576")
         c.execute("PRAGMA temp_store=MEMORY")
         marks = ",".join("?" * len(self.TABLES))
-        self.indexes = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
-                                 f"AND tbl_name IN ({marks})", self.TABLES).fetchall()
-        self.triggers = c.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger' "
-                                  "AND tbl_name='search_entries'").fetchall()
+        self.indexes = c.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks})",
+            self.TABLES,
+        ).fetchall()
+        self.triggers = c.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='search_entries'"
+        ).fetchall()
         for name, _sql in self.indexes:
             c.execute(f'DROP INDEX "{name}"')
         for name, _sql in self.triggers:
@@ -525,12 +743,16 @@ class PostgresWriter(Writer):
 
     def begin_load(self) -> None:
         c = self.conn
-        c.execute("SET session_replication_role = replica")  # no FK triggers during the load (data is consistent)
+        c.execute(
+            "SET session_replication_role = replica"
+        )  # no FK triggers during the load (data is consistent)
         c.execute("SET maintenance_work_mem = '1GB'")
         self.indexes = c.execute(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
-            "AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = i.indexname)",
-            (list(self.TABLES),)).fetchall()
+            "AND i.tablename = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = i.indexname)",
+            (list(self.TABLES),),
+        ).fetchall()
         for name, _sql in self.indexes:
             c.execute(f'DROP INDEX "{name}"')
         c.execute("BEGIN")
@@ -544,8 +766,10 @@ class PostgresWriter(Writer):
         c = self.conn
         c.execute("COMMIT")
         for table in self.TABLES:
-            c.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                      f"GREATEST((SELECT max(id) FROM {table}), 1))")
+            c.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"GREATEST((SELECT max(id) FROM {table}), 1))"
+            )
         t = time.perf_counter()
         for _name, sql in self.indexes:
             c.execute(sql)
@@ -564,12 +788,14 @@ def _libpq_url(url: str) -> str:
 
 
 def _sa_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    )
 
 
 def default_target(db: str, n: int) -> str:
     if db == "sqlite":
-        return f"/tmp/sextant-bench-{n}.db"
+        return f"/tmp/sextant-bench-{n}.db"  # noqa: S108 - a throwaway benchmark database
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_n{n}"
 
 
@@ -601,6 +827,7 @@ def drop_database(target: str) -> None:
 
 # -- users ---------------------------------------------------------------------------------------------------
 
+
 def create_users(url: str) -> tuple[list[int], list[int]]:
     """Teams, managers and reps through the accounts service (argon2 hashing memoised: one password)."""
     from sqlalchemy.orm import Session
@@ -614,9 +841,20 @@ def create_users(url: str) -> tuple[list[int], list[int]]:
     engine = make_engine(url)
     try:
         with Session(engine) as s:
+
             def user(email: str, name: str, role: str, team: int | None, manager: int | None) -> int:
-                return service.create_user(s, SYSTEM, {"email": email, "password": PASSWORD, "full_name": name,
-                                                       "role": role, "team_id": team, "manager_id": manager}).id
+                return service.create_user(
+                    s,
+                    SYSTEM,
+                    {
+                        "email": email,
+                        "password": PASSWORD,
+                        "full_name": name,
+                        "role": role,
+                        "team_id": team,
+                        "manager_id": manager,
+                    },
+                ).id
 
             user(ADMIN_EMAIL, "Bench Admin", "admin", None, None)
             vp = user(f"vp@{DOMAIN}", "Valerie Park", "manager", None, None)
@@ -625,8 +863,16 @@ def create_users(url: str) -> tuple[list[int], list[int]]:
                 team = service.create_team(s, SYSTEM, {"name": team_name, "description": f"Sales team {i}"})
                 teams.append(team.id)
                 managers.append(user(manager_email(i), f"Manager {team_name}", "manager", team.id, vp))
-            reps = [user(rep_email(i), f"Rep {i:02d}", "sales", teams[(i - 1) % len(teams)],
-                         managers[(i - 1) % len(teams)]) for i in range(1, N_REPS + 1)]
+            reps = [
+                user(
+                    rep_email(i),
+                    f"Rep {i:02d}",
+                    "sales",
+                    teams[(i - 1) % len(teams)],
+                    managers[(i - 1) % len(teams)],
+                )
+                for i in range(1, N_REPS + 1)
+            ]
             s.commit()
     finally:
         service.hash_password = original
@@ -636,7 +882,10 @@ def create_users(url: str) -> tuple[list[int], list[int]]:
 
 # -- main ----------------------------------------------------------------------------------------------------
 
-def _dedupe_emails(rows: list[tuple[Any, ...]], ents: list[tuple[Any, ...]], emails: set[str], at: int) -> None:
+
+def _dedupe_emails(
+    rows: list[tuple[Any, ...]], ents: list[tuple[Any, ...]], emails: set[str], at: int
+) -> None:
     """Emails are unique among live contacts: a clash (same name at the same company, generated in two
     chunks) gets a number, in the contact row and in its search row."""
     where: dict[int, int] | None = None
@@ -651,7 +900,7 @@ def _dedupe_emails(rows: list[tuple[Any, ...]], ents: list[tuple[Any, ...]], ema
             k += 1
         email = f"{local}{k}@{domain}"
         emails.add(email)
-        rows[i] = (*row[:at], email, *row[at + 1:])
+        rows[i] = (*row[:at], email, *row[at + 1 :])
         if where is None:
             where = {r[1]: j for j, r in enumerate(ents) if r[2] == "email"}
         j = where.get(row[0])
@@ -659,8 +908,9 @@ def _dedupe_emails(rows: list[tuple[Any, ...]], ents: list[tuple[Any, ...]], ema
             ents[j] = (*ents[j][:3], email)
 
 
-def generate(db: str, target: str, n: int, *, seed: int = 42, workers: int = 2,
-             log: Callable[[str], None] = print) -> dict[str, Any]:
+def generate(
+    db: str, target: str, n: int, *, seed: int = 42, workers: int = 2, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     import sextant.app  # noqa: F401 - registers every object
     from sextant.bootstrap import upgrade
     from sextant.core.metadata import ObjectView, registry
@@ -677,10 +927,20 @@ def generate(db: str, target: str, n: int, *, seed: int = 42, workers: int = 2,
     now = datetime.now(UTC).replace(microsecond=0)
     rng = random.Random(seed)
     rep_weights = list(_cum((r, rng.uniform(0.4, 1.6)) for r in reps)[1])
-    plan = Plan(n=n, seed=seed, now=now, start=now - timedelta(days=730), countries=countries, reps=reps,
-                managers=managers, rep_weights=rep_weights)
-    views = {name: ObjectView(registry.get(name), registry.get(name).standard(), "private")
-             for name in ("contacts", "companies")}
+    plan = Plan(
+        n=n,
+        seed=seed,
+        now=now,
+        start=now - timedelta(days=730),
+        countries=countries,
+        reps=reps,
+        managers=managers,
+        rep_weights=rep_weights,
+    )
+    views = {
+        name: ObjectView(registry.get(name), registry.get(name).standard(), "private")
+        for name in ("contacts", "companies")
+    }
 
     _STATE.update(plan=plan, dialect=db, views=views)
     writer: Writer = SqliteWriter(target) if db == "sqlite" else PostgresWriter(target)
@@ -699,7 +959,9 @@ def generate(db: str, target: str, n: int, *, seed: int = 42, workers: int = 2,
     mapper: Any = pool.imap if pool else map
     try:
         writer.begin_load()
-        for rows, ents in mapper(_company_task, [companies[i:i + CHUNK] for i in range(0, len(companies), CHUNK)]):
+        for rows, ents in mapper(
+            _company_task, [companies[i : i + CHUNK] for i in range(0, len(companies), CHUNK)]
+        ):
             writer.insert("companies", COMPANY_COLS, rows)
             put_entries(ents)
             counts["companies"] += len(rows)
@@ -712,8 +974,9 @@ def generate(db: str, target: str, n: int, *, seed: int = 42, workers: int = 2,
         for rows, links, ents in mapper(_contact_task, spans):
             _dedupe_emails(rows, ents, emails, email_at)
             writer.insert("contacts", CONTACT_COLS, rows)
-            writer.insert("contact_companies", LINK_COLS,
-                          [(ids["link"] + i, *r) for i, r in enumerate(links)])
+            writer.insert(
+                "contact_companies", LINK_COLS, [(ids["link"] + i, *r) for i, r in enumerate(links)]
+            )
             ids["link"] += len(links)
             put_entries(ents)
             counts["contacts"] += len(rows)
@@ -727,8 +990,10 @@ def generate(db: str, target: str, n: int, *, seed: int = 42, workers: int = 2,
             pool.terminate()
         writer.close()
     elapsed = time.perf_counter() - started
-    log(f"generate {db} n={n} contacts={counts['contacts']} companies={counts['companies']} "
-        f"links={counts['contact_companies']} search_entries={counts['search_entries']} seconds={elapsed:.1f}")
+    log(
+        f"generate {db} n={n} contacts={counts['contacts']} companies={counts['companies']} "
+        f"links={counts['contact_companies']} search_entries={counts['search_entries']} seconds={elapsed:.1f}"
+    )
     return {**counts, "seconds": elapsed, "url": url}
 
 
@@ -737,15 +1002,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="number of contacts (companies: n/5)")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--path", help="SQLite file (default /tmp/sextant-bench-N.db)")
-    parser.add_argument("--url", help="PostgreSQL URL (default postgresql+psycopg://postgres@127.0.0.1/bench_nN)")
+    parser.add_argument(
+        "--url", help="PostgreSQL URL (default postgresql+psycopg://postgres@127.0.0.1/bench_nN)"
+    )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        help="processes generating rows (0: all in this process)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes generating rows (0: all in this process)",
+    )
     args = parser.parse_args(argv)
     if args.n < 10:
         parser.error("--n must be at least 10")
     target = (args.path if args.db == "sqlite" else args.url) or default_target(args.db, args.n)
-    generate(args.db, target, args.n, seed=args.seed, workers=args.workers, log=lambda m: print(m, flush=True))
+    generate(
+        args.db, target, args.n, seed=args.seed, workers=args.workers, log=lambda m: print(m, flush=True)
+    )
     return 0
 
 
