@@ -285,7 +285,7 @@ def test_references_to_records_the_user_cannot_see_are_refused(crm: Crm, pipe: d
     assert get(crm.admin, "deals", hidden_deal["id"])["amount"] is None
 
 
-def test_a_sales_rep_lists_deals_of_peers_only_and_may_not_write_them(crm: Crm, pipe: dict[str, Any]) -> None:
+def test_a_user_lists_deals_of_peers_only(crm: Crm, pipe: dict[str, Any]) -> None:
     team = crm.team()
     rep, mate, other = crm.user(team=team), crm.user(team=team), crm.user()
     ids = [
@@ -294,8 +294,18 @@ def test_a_sales_rep_lists_deals_of_peers_only_and_may_not_write_them(crm: Crm, 
     ]
     listed = {d["id"] for d in rep.get(DEALS).json()["items"]}
     assert listed == set(ids[:2])
-    # The default sales role reads deals; it does not create them.
-    problem(rep.post(DEALS, json={"name": "Mine"}), 403)
+    assert count(rep, "deals") == 2
+
+
+def test_a_role_without_deal_rights_cannot_write_deals(crm: Crm, pipe: dict[str, Any]) -> None:
+    reader = crm.user(role="read_only")
+    deal = crm.admin.create("deals", name="Theirs to read", owner_id=reader.user["id"], amount=5)
+    assert get(reader, "deals", deal["id"])["amount"] == 5
+    problem(reader.post(DEALS, json={"name": "Mine"}), 403)
+    problem(_patch(reader, deal["id"], amount=6), 403)
+    problem(reader.delete(f"{DEALS}/{deal['id']}"), 403)
+    _unchanged(crm.admin, deal)
+    assert count(crm.admin, "deals") == 1
 
 
 # -- people on a deal --------------------------------------------------------------------------------------
@@ -341,9 +351,9 @@ def test_a_person_the_user_cannot_see_cannot_be_put_on_a_deal(crm: Crm, pipe: di
 
 
 def test_people_on_a_deal_need_edit_rights_on_it(crm: Crm, pipe: dict[str, Any]) -> None:
-    rep = crm.user()  # sales: reads deals, edits contacts
+    rep = crm.user(role="read_only")
     deal = crm.admin.create("deals", name="Read only for rep", owner_id=rep.user["id"])
-    mine = rep.create("contacts", last_name="Mine")
+    mine = crm.admin.create("contacts", last_name="Mine", owner_id=rep.user["id"])
     problem(rep.post(f"{DEALS}/{deal['id']}/contacts", json={"contact_id": mine["id"]}), 403)
     assert crm.admin.get(f"{DEALS}/{deal['id']}/contacts").json() == []
 

@@ -219,14 +219,25 @@ def test_an_existing_contact_with_the_same_email_is_reused(crm: Crm) -> None:
     assert count(crm.admin, "contacts") == 1
 
 
+def test_a_contact_with_the_same_email_out_of_reach_refuses_the_conversion(crm: Crm) -> None:
+    rep = crm.user(role="manager", team=crm.team())
+    stranger = crm.user(role="manager", team=crm.team())
+    stranger.create("contacts", last_name="Hopper", email="grace@navy.example")
+    lead = rep.create("leads", last_name="Hopper", email="grace@navy.example", company_name="Navy")
+    body = problem(_convert(rep, lead["id"]), 409)
+    assert [e["field"] for e in body["errors"]] == ["email"]
+    assert get(rep, "leads", lead["id"]) == lead
+    assert count(crm.admin, "contacts") == 1 and count(crm.admin, "companies") == 0
+
+
 def test_the_lead_must_be_visible_and_writable(crm: Crm) -> None:
     team = crm.team()
     rep = crm.user(role="manager", team=team)
     lead = _lead(crm)  # owned by the admin, out of the rep's reach
     problem(_convert(rep, lead["id"]), 404)
-    sales = crm.user(team=team)  # the default sales role only reads leads
-    mine = crm.admin.create("leads", last_name="Rep's", owner_id=sales.user["id"])
-    problem(_convert(sales, mine["id"]), 403)
+    reader = crm.user(role="read_only", team=team)
+    mine = crm.admin.create("leads", last_name="Reader's", owner_id=reader.user["id"])
+    problem(_convert(reader, mine["id"]), 403)
     _nothing_created(crm, lead)
 
 

@@ -142,6 +142,17 @@ def convert(session: Session, actor: Actor, lead_id: int, data: Any) -> dict[str
     return {"lead": serialize(leads_view, actor, lead), "contact": contact, "company": company, "deal": deal}
 
 
+def _out_of_reach(field: str, message: str) -> DomainError:
+    """The lead matches a record the user may not see: conversion cannot link it, nor make a duplicate."""
+    return DomainError(
+        detail=f"{field}: {message}",
+        status=409,
+        title="Conflict",
+        type_slug="conflict",
+        errors=[FieldError(field, message, "not_visible")],
+    )
+
+
 def _company_for(
     session: Session, actor: Actor, lead: Lead, data: dict[str, Any], owner_id: Any
 ) -> dict[str, Any] | None:
@@ -166,16 +177,10 @@ def _company_for(
             try:
                 return records.get_record(session, actor, "companies", existing.id)
             except DomainError as exc:
-                message = (
+                raise _out_of_reach(
+                    "company_id",
                     f"a company with the domain {domain} exists but is not visible to you; ask its owner or "
-                    "an administrator, or pass the company_id of one you can see"
-                )
-                raise DomainError(
-                    detail=f"company_id: {message}",
-                    status=409,
-                    title="Conflict",
-                    type_slug="conflict",
-                    errors=[FieldError("company_id", message, "not_visible")],
+                    "an administrator, or pass the company_id of one you can see",
                 ) from exc
     if not lead.company_name:
         return None
@@ -205,9 +210,10 @@ def _contact_for(session: Session, actor: Actor, lead: Lead, owner_id: Any) -> d
             try:
                 return records.get_record(session, actor, "contacts", existing.id)
             except DomainError as exc:
-                raise Conflict(
-                    "A contact with this email exists but is not visible to you; ask its owner or an "
-                    "administrator"
+                raise _out_of_reach(
+                    "email",
+                    "a contact with this email exists but is not visible to you; ask its owner or an "
+                    "administrator",
                 ) from exc
     body = {
         k: getattr(lead, k)
