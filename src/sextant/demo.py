@@ -20,6 +20,7 @@ from sextant.contacts.objects import INDUSTRIES, LIFECYCLE, SOURCES
 from sextant.core import records
 from sextant.core.db import utcnow
 from sextant.core.permissions import SYSTEM
+from sextant.demo_sales import seed_sales
 
 TEAMS = {"Sales EMEA": "Field and inside sales, Europe", "Sales Americas": "North and South America",
          "Marketing": "Demand generation", "Customer Success": "Support and renewals"}
@@ -96,7 +97,9 @@ def seed_demo(session: Session, *, contacts: int = 400, companies: int = 120, ad
             links.link(session, actor_of[owner_id], rec["id"], {"company_id": company_id, "role": role})
         people += 1
     _spread_history(session, rng)
-    return (f"demo data created: {len(company_ids)} companies, {people} people, {len(owners) + 3} users.\n"
+    sales = seed_sales(session, rng=rng, sellers=[*reps, emea, amer])
+    return (f"demo data created: {len(company_ids)} companies, {people} people, {len(owners) + 3} users; "
+            f"{sales}.\n"
             f"sign in as {admin.email} / {admin_password} (reps: sofia@example.com / demo-password)")
 
 

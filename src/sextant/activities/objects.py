@@ -3,6 +3,7 @@ links to any record the user can see."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -175,12 +176,12 @@ def link_time(item_object: str, record: Any) -> Any:
 def _sync_link_time(
     session: Session, actor: Actor, view: ObjectView, record: Any, changes: dict[str, Any], created: bool
 ) -> None:
-    if "occurred_at" in changes:
-        session.execute(
-            update(RecordLink)
-            .where(RecordLink.item_object == view.name, RecordLink.item_id == record.id)
-            .values(at=record.occurred_at)
-        )
+    """An activity moved in time moves in every timeline it is in (a new one was linked at its time)."""
+    if "occurred_at" in changes and not created:
+        for link in session.scalars(
+            select(RecordLink).where(RecordLink.item_object == view.name, RecordLink.item_id == record.id)
+        ):
+            link.at = record.occurred_at
 
 
 # -- activity rules --
@@ -310,7 +311,8 @@ def _task_after(
         ),
     }
     if record.reminder_at:
-        body["reminder_at"] = (due - (record.due_at - record.reminder_at)).isoformat()
+        with contextlib.suppress(OverflowError):  # a reminder years before a due date near year 1
+            body["reminder_at"] = (due - (record.due_at - record.reminder_at)).isoformat()
     created_task = create_record(session, actor, "tasks", body)
     # Not a user edit: no version bump, no audit entry.
     session.execute(update(Task).where(Task.id == created_task["id"]).values(recurrence_parent_id=series))

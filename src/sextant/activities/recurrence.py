@@ -66,12 +66,19 @@ def _build(rule: str, start: datetime) -> rrule:
     return built
 
 
+def _local(due: datetime, zone: ZoneInfo) -> datetime:
+    try:
+        return due.astimezone(zone)
+    except OverflowError as exc:  # 9999-12-31 in UTC+13 is beyond what datetime can hold
+        raise RuleError("the due date is too close to the end of the calendar to repeat") from exc
+
+
 def validate(text: str, due: datetime, zone: ZoneInfo) -> str:
     """The normalised rule, if it is valid and ever occurs; else RuleError."""
     rule = normalise(text)
-    _build(rule, due.astimezone(zone))
+    local = _local(due, zone)
+    _build(rule, local)
     forever = ";".join(p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL=")))
-    local = due.astimezone(zone)
     probe_start = local.replace(year=9999 - PROBE_YEARS, day=min(local.day, 28))
     if next(iter(_build(forever, probe_start)), None) is None:
         raise RuleError("this rule never occurs")
@@ -81,9 +88,12 @@ def validate(text: str, due: datetime, zone: ZoneInfo) -> str:
 def following(text: str, due: datetime, zone: ZoneInfo) -> tuple[datetime, str] | None:
     """The occurrence after `due` (UTC) and the rule the next task carries; None once the series ends."""
     rule = normalise(text)
-    local = due.astimezone(zone)
+    local = _local(due, zone)
     built = _build(rule, local)
-    nxt = built.after(local)
+    try:
+        nxt = built.after(local)
+    except (OverflowError, ValueError):  # the next one would be past the year 9999
+        return None
     if nxt is None:
         return None
     parts = dict(p.split("=", 1) for p in rule.split(";"))
