@@ -128,6 +128,7 @@ INVALID = [
     ("email", "not-an-email"), ("email", "a@"), ("email", 5),
     ("phone", "12"), ("phone", "hello"), ("phone", 4155550100),
     ("url", "ftp://example.com"), ("url", "not a url"), ("url", "javascript:alert(1)"),
+    ("url", "http://exa mple.com"), ("url", "example.com/" + "x" * 2040),
     ("reference", "1"), ("reference", 1.5), ("reference", True), ("reference", 0), ("reference", -1),
     ("reference", 999_999),
 ]
@@ -565,3 +566,31 @@ def test_editing_a_field_validates_the_change_and_accepts_cleared_texts(crm):
     r = admin.patch(f"{FIELDS_URL}/score", json={"required": True, "default": 5})
     assert r.status_code == 200, r.text
     assert admin.create("contacts", last_name="A")["score"] == 5
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "score", "type": "number", "label": "Sc\u0000ore"},
+    {"name": "score", "type": "number", "help_text": "\u0000"},
+    {"name": "score", "type": "number", "section": "a\u0000"},
+    {"name": "tier", "type": "single_select", "options": ["ok", "b\u0000d"]},
+])
+def test_field_definitions_with_nul_characters_are_422(crm, body):
+    problem(crm.admin.post(FIELDS_URL, json=body), 422)
+    assert crm.admin.get("/api/v1/metadata/objects/contacts/custom-fields").json() == []
+
+
+def test_a_retired_field_no_longer_finds_records_in_search_until_restored(crm):
+    admin = crm.admin
+    add_field(admin, "contacts", "nickname", "text")
+    rec = _contact(admin, nickname="Zanzibar")
+
+    def found() -> list[int]:
+        r = admin.get("/api/v1/search", params={"q": "zanzibar"})
+        assert r.status_code == 200, r.text
+        return [i["id"] for i in r.json()["items"]]
+
+    assert found() == [rec["id"]]
+    admin.post(f"{FIELDS_URL}/nickname/retire")
+    assert found() == []
+    admin.post(f"{FIELDS_URL}/nickname/restore")
+    assert found() == [rec["id"]]

@@ -519,3 +519,67 @@ def test_bulk_changes_and_deleted_records_keep_their_history(crm):
     hist = admin.get(f"{CONTACTS}/{items[1]['id']}/history").json()["items"]
     assert [i["action"] for i in hist] == ["delete", "update", "create"]
     assert hist[1]["changes"] == {"city": [None, "Oslo"]}
+
+
+# -- hostile input never reaches the database as a 500 -----------------------------------------------------
+
+@pytest.mark.parametrize("raw", [b'{"last_name": "nul \\u0000 byte"}',
+                                 b'{"last_name": "lone \\ud800 surrogate"}',
+                                 b'{"last_name": "A", "tags": ["ok", "bad \\udfff"]}'])
+def test_text_that_no_database_can_store_is_422(crm, raw):
+    r = crm.admin.post(CONTACTS, content=raw, headers={"Content-Type": "application/json"})
+    problem(r, 422)
+    assert _count(crm.admin) == 0
+
+
+def test_values_beyond_a_column_are_422(crm):
+    admin = crm.admin
+    r = admin.post("/api/v1/companies", json={"name": "Big", "employee_count": 10**12})
+    assert error_fields(r) == ["employee_count"]
+    r = admin.post(CONTACTS, json={"last_name": "A", "linkedin_url": "linkedin.com/in/" + "x" * 2030})
+    assert error_fields(r) == ["linkedin_url"]
+    r = admin.post(CONTACTS, json={"last_name": "A", "owner_id": 2**40})
+    assert error_fields(r) == ["owner_id"]
+    r = admin.get(f"{CONTACTS}/{2**40}")
+    assert r.status_code in (404, 422) and r.headers["content-type"] == PROBLEM_JSON
+
+
+@pytest.mark.parametrize("flt", [
+    {"field": "city", "op": "contains", "value": "a\u0000b"},
+    {"field": "lifecycle_stage", "op": "eq", "value": "lead\u0000"},
+    {"field": "email", "op": "eq", "value": "\u0000@x.io"},
+    {"field": "tags", "op": "contains", "value": "\u0000"},
+    {"field": "phone", "op": "in", "value": ["\u0000"]},
+])
+def test_filter_values_no_database_can_compare_are_422(crm, flt):
+    admin = crm.admin
+    admin.create("contacts", last_name="A")
+    body = problem(admin.post(f"{CONTACTS}/query", json={"filter": flt}), 422)
+    assert body["errors"][0]["field"] == "filter.value"
+
+
+def _cursor(payload: dict[str, Any]) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(("sort", "values"), [
+    ("city", ["a\u0000", 1]),
+    ("city", [5, 1]),
+    ("city", ["Lyon", "one"]),
+    ("city", ["Lyon", 1.5e300 * 1e300]),
+    ("city", ["Lyon", 2**40]),
+    ("birthday", ["not a date", 1]),
+    ("created_at", [12, 1]),
+    ("do_not_contact", ["yes", 1]),
+    ("-created_at", [{"a": 1}, 1]),
+])
+def test_a_forged_cursor_is_422(crm, sort, values):
+    admin = crm.admin
+    admin.create("contacts", last_name="A", city="Lyon")
+    keys = [[s.lstrip("-"), s.startswith("-")] for s in sort.split(",")] + [["id", sort.startswith("-")]]
+    cursor = _cursor({"k": keys, "v": values})
+    body = problem(admin.get(CONTACTS, params={"sort": sort, "cursor": cursor}), 422)
+    assert body["errors"][0]["field"] == "cursor"

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sextant.core import fieldtypes as ft
+from sextant.core import search
 from sextant.core.audit import record_change
 from sextant.core.db import utcnow
 from sextant.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from sextant.core.metadata import CustomField, registry
+from sextant.core.metadata import CustomField, load_view, registry
 from sextant.core.permissions import Actor
 from sextant.core.recordbase import SYSTEM_COLUMNS
 
@@ -142,8 +143,24 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
     return cf
 
 
+def _bad_text(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            ft.check_text(value)
+        except ft.ValueError_:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
 def _common(data: dict[str, Any]) -> list[FieldError]:
-    errors = []
+    # NUL and lone surrogates cannot be stored (label, help text, options); a default is checked as a value.
+    errors = [FieldError(key, "must not contain NUL or invalid Unicode characters", "invalid")
+              for key, value in data.items() if key not in ("name", "default") and _bad_text(value)]
     for key, kind, limit in (("help_text", str, 2000), ("section", str, 120)):
         value = data.get(key)
         if value is not None and (not isinstance(value, kind) or len(value) > limit):
@@ -220,5 +237,17 @@ def retire_field(session: Session, actor: Actor, object_name: str, name: str, re
         raise Conflict("This field is not retired")
     cf.retired_at = utcnow() if retire else None
     session.flush()
+    _reindex(session, cf)
     record_change(session, actor, "custom_fields", cf.id, "retire" if retire else "restore", {})
     return cf
+
+
+def _reindex(session: Session, cf: CustomField) -> None:
+    """A retired field must not make records findable; a restored one must again."""
+    if cf.type not in search.SEARCHABLE_CUSTOM_TYPES or not registry.get(cf.object_name).searchable:
+        return
+    view = load_view(session, cf.object_name)
+    model = view.model
+    stmt = select(model).where(model.deleted_at.is_(None), model.custom[cf.name].as_string().is_not(None))
+    for record in session.scalars(stmt.execution_options(yield_per=1000)):
+        search.index_record(session, view, record)

@@ -87,8 +87,20 @@ def normalise_domain(raw: str) -> str:
     return host
 
 
+def check_text(value: str) -> None:
+    """Refuse what no database stores as text: NUL (PostgreSQL) and lone surrogates (not UTF-8)."""
+    if "\x00" in value:
+        raise ValueError_("must not contain NUL characters", "invalid")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError_("must be valid Unicode text", "invalid") from exc
+
+
 def normalise_url(raw: str) -> str:
     text = raw.strip()
+    if any(c.isspace() for c in text):
+        raise ValueError_("not a valid http(s) URL", "invalid_url")
     if "://" not in text:
         text = "https://" + text
     try:
@@ -188,14 +200,16 @@ def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = Non
         limit = max_length or DEFAULT_MAX_LENGTH.get(ftype)
         if limit and len(value) > limit:
             raise ValueError_(f"must be at most {limit} characters", "too_long")
-        if "\x00" in value:
-            raise ValueError_("must not contain NUL characters", "invalid")
+        check_text(value)
         if ftype == "email":
             return normalise_email(value)
         if ftype == "phone":
             return normalise_phone(value, phone_region)
         if ftype == "url":
-            return normalise_url(value)
+            url = normalise_url(value)
+            if limit and len(url) > limit:  # the scheme we add counts too
+                raise ValueError_(f"must be at most {limit} characters", "too_long")
+            return url
         if ftype == "single_select" and value not in option_values(options):
             raise ValueError_(f"must be one of: {', '.join(option_values(options))}", "invalid_choice")
         return value
@@ -221,6 +235,7 @@ def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = Non
                 continue
             if len(item) > 100:
                 raise ValueError_("each value must be at most 100 characters", "too_long")
+            check_text(item)
             if not free_values and item not in option_values(options):
                 raise ValueError_(f"{item!r} is not one of: {', '.join(option_values(options))}",
                                   "invalid_choice")

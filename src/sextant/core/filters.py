@@ -128,6 +128,8 @@ class _Compiler:
         """A comparison operand, in the form the column stores."""
         if raw is None:
             raise ft.ValueError_("a value is required for this operator")
+        if isinstance(raw, str):
+            ft.check_text(raw)
         ftype = "text" if fdef.type in ("multi_select",) else fdef.type
         if ftype in ("single_select",):
             if not isinstance(raw, str):
@@ -175,6 +177,7 @@ class _Compiler:
         if op in TEXT_OPS:
             if not isinstance(raw, str) or raw == "":
                 raise ft.ValueError_("expected a non-empty string")
+            ft.check_text(raw)
             needle = _escape_like(raw.strip().lower())
             pattern = {"contains": f"%{needle}%", "not_contains": f"%{needle}%", "starts_with": f"{needle}%",
                        "ends_with": f"%{needle}"}[op]
@@ -195,6 +198,8 @@ class _Compiler:
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             raise ft.ValueError_("expected a string" if op.endswith("contains")
                                  else "expected a list of strings")
+        for v in values:
+            ft.check_text(v)
         any_of = or_(false(), *[self.array_has(fdef, v) for v in values])
         return not_(any_of) if op in ("not_contains", "not_in") else any_of
 

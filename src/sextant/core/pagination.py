@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +83,26 @@ def _jsonable(fdef: FieldDef, value: Any) -> Any:
 
 
 def _from_json(fdef: FieldDef, value: Any) -> Any:
-    if value is None or fdef.custom:
+    """A cursor value back in the column's form. Cursors come from clients, so anything a genuine one cannot
+    hold (a string for a number, NUL, 1e400 ...) is refused here rather than by the database."""
+    if value is None:
+        return None
+    if fdef.type in ft.NUMERIC_TYPES or fdef.type == "reference":
+        limit = ft.MAX_INTEGER if fdef.integer or fdef.type == "reference" else 2**62
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                or abs(value) > limit:
+            raise ft.ValueError_("not a number")
         return value
-    if fdef.type == "datetime":
+    if fdef.type == "boolean":
+        if not isinstance(value, bool):
+            raise ft.ValueError_("not a boolean")
+        return value
+    if not isinstance(value, str):
+        raise ft.ValueError_("not a string")
+    ft.check_text(value)
+    if not fdef.custom and fdef.type == "datetime":
         return ft.parse_datetime(value)
-    if fdef.type == "date":
+    if not fdef.custom and fdef.type == "date":
         return ft.parse_date(value)
     return value
 
