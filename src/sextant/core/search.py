@@ -9,12 +9,13 @@ each tier the most recently indexed (created or changed) records first. That ord
 the index, newest first, so a query stops as soon as a page is full: a broad prefix ("mar") over millions of
 records costs about what a rare one does, instead of scoring every match (bm25 over 100k+ rows took ~1 s).
 
-How a query runs, per object and tier: the combined rows are walked newest first (FTS5 rowid order on SQLite;
-on PostgreSQL an ordered walk or the GIN index, as the planner prefers), joined to the record for liveness and
-visibility (OWD + peers), up to the page size. Visibility is applied inside that query, before the limit, so
-a restricted user still gets a full page of what they may see. A user whose role hides a searchable field of
-the object cannot use the combined row (it would let the hidden field match); for them the per-field rows of
-the fields they may read are matched and grouped by record instead (same results, slower on broad prefixes).
+How a query runs, per tier: one stream over the combined rows of every object searched, newest first (FTS5
+rowid order on SQLite; on PostgreSQL a bounded newest-first walk, then the GIN index for older matches, see
+_pg_combined), each row joined to its record for liveness and visibility (OWD + peers), up to the page size.
+Visibility is applied inside that query, before the limit, so a restricted user still gets a full page of
+what they may see. A user whose role hides a searchable field of an object cannot use its combined rows (the
+hidden field would match); for that object the per-field rows of the fields they may read are matched and
+grouped by record instead (same results, slower on broad prefixes).
 """
 
 from __future__ import annotations
@@ -29,17 +30,20 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     bindparam,
     column,
     delete,
     distinct,
     func,
     literal_column,
+    or_,
     select,
     table,
     text,
+    union_all,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from sextant.core.db import Base
 from sextant.core.errors import FieldError, ValidationFailed
@@ -135,93 +139,133 @@ def search(session: Session, actor: Actor, q: str, *, objects: list[str] | None 
         if not registry.has(name) or not registry.get(name).searchable:
             raise ValidationFailed([FieldError("objects", f"'{name}' is not searchable", "invalid_choice")])
     dialect = session.get_bind().dialect.name
-    views: dict[str, ObjectView] = {}
-    found: list[tuple[int, int, str, int]] = []  # (tier, entry id, object, record id)
-    for name in dict.fromkeys(names):
-        if not actor.can(name, "read"):
-            continue
-        view = views[name] = load_view(session, name)
-        matches = _matches(session, actor, view, words, dialect, limit)
-        found.extend((tier, eid, name, rid) for tier, eid, rid in matches)
+    views = {name: load_view(session, name) for name in dict.fromkeys(names) if actor.can(name, "read")}
+    # One newest-first stream over every object the actor reads in full; objects where the actor's role
+    # hides a searchable field go through their per-field rows, one by one.
+    whole = [v for v in views.values() if not _hidden(actor, v)]
+    found: list[Hit] = []
+    if whole:
+        found += _tiers(lambda prefix, k: _combined(session, actor, whole, words, dialect, prefix, k), limit)
+    for view in views.values():
+        if _hidden(actor, view):
+            found += _tiers(lambda prefix, k, view=view: _per_field(
+                session, actor, view, words, dialect, prefix, k), limit)
     found.sort(reverse=True)
-    found = found[:limit]
-    return _results(session, actor, views, found)
+    return _results(session, actor, views, found[:limit])
 
 
-def _matches(session: Session, actor: Actor, view: ObjectView, words: list[str], dialect: str,
-             limit: int) -> list[tuple[int, int, int]]:
-    """Up to `limit` (tier, entry id, record id) of one object, best first: whole words, then prefixes."""
-    hidden = sorted(actor.hidden_fields(view.name) & set(searchable_fields(view)))
-    exact = _stream(session, actor, view, words, dialect, hidden, prefix=False, limit=limit)
-    out = [(EXACT, eid, rid) for eid, rid in exact]
+Hit = tuple[int, int, str, int]  # (tier, entry id, object, record id): sorts best first when reversed
+
+
+def _hidden(actor: Actor, view: ObjectView) -> list[str]:
+    return sorted(actor.hidden_fields(view.name) & set(searchable_fields(view)))
+
+
+def _tiers(stream: Any, limit: int) -> list[Hit]:
+    """Whole-word matches first, then prefix matches (which include them again: skipped)."""
+    exact = stream(False, limit)
+    out = [(EXACT, eid, name, rid) for eid, name, rid in exact]
     if len(out) < limit:
-        seen = {rid for _eid, rid in exact}
-        more = _stream(session, actor, view, words, dialect, hidden, prefix=True, limit=limit + len(exact))
-        out += [(PREFIX, eid, rid) for eid, rid in more if rid not in seen][:limit - len(out)]
+        seen = {(name, rid) for _eid, name, rid in exact}
+        more = stream(True, limit + len(exact))
+        fresh = [(PREFIX, eid, name, rid) for eid, name, rid in more if (name, rid) not in seen]
+        out += fresh[:limit - len(out)]
     return out
 
 
+def _fts_query(words: list[str], prefix: bool) -> str:
+    return " AND ".join(f'"{w}"*' if prefix else f'"{w}"' for w in words)
+
+
+def _tsquery(words: list[str], prefix: bool, name: str = "tsq") -> Any:
+    return func.to_tsquery("simple", bindparam(name, " & ".join(f"{w}:*" if prefix else w for w in words)))
+
+
+def _visible_join(actor: Actor, view: ObjectView, index: int, entry_rid: Any) -> tuple[Any, Any]:
+    """The object's table (aliased), and the join condition: that record, live, and visible to the actor."""
+    from sextant.core.permissions import visibility_clause
+
+    record = aliased(view.model, name=f"r{index}")
+    on = [record.id == entry_rid, record.deleted_at.is_(None)]
+    clause = visibility_clause(actor, record.owner_id, view.sharing, "read")
+    if clause is not None:
+        on.append(clause)
+    return record, and_(*on)
+
+
 _fts = table("search_fts", column("rowid"))
+_ALL = literal_column("'*'")  # literal, so PostgreSQL can use the partial indexes on combined rows
 
 
-def _stream(session: Session, actor: Actor, view: ObjectView, words: list[str], dialect: str,
-            hidden: list[str], *, prefix: bool, limit: int) -> list[tuple[int, int]]:
-    """(entry id, record id) of the newest visible records matching every word, newest first."""
-    from sextant.core.records import visible_clause
-
+def _combined(session: Session, actor: Actor, views: list[ObjectView], words: list[str], dialect: str,
+              prefix: bool, limit: int) -> list[tuple[int, str, int]]:
+    """(entry id, object, record id) of the newest visible records, of any of these objects, matching every
+    word: read off the combined rows newest first, stopping at `limit`."""
     entry = SearchEntry
-    model = view.model
-    clause = visible_clause(session, actor, view)
-
-    def finish(stmt: Any, record_id: Any = entry.record_id) -> list[tuple[int, int]]:
-        """Only live records the actor may see, up to the page size."""
-        stmt = stmt.join(model, model.id == record_id).where(model.deleted_at.is_(None)).limit(limit)
-        if clause is not None:
-            stmt = stmt.where(clause)
-        return [(int(eid), int(rid)) for eid, rid in session.execute(stmt).all()]
-
     if dialect == "postgresql":
-        pg_terms = [f"{w}:*" if prefix else w for w in words]
-        if hidden:
-            return finish(_per_field(view, pg_terms, dialect, hidden))
-        tsq = func.to_tsquery("simple", bindparam("tsq", " & ".join(pg_terms)))
-        return _pg_combined(session, view, tsq, finish, limit)
-    terms = [f'"{w}"*' if prefix else f'"{w}"' for w in words]
-    if hidden:
-        return finish(_per_field(view, terms, dialect, hidden))
-    # FTS5 hands its matches over in rowid order, newest first, and the LIMIT stops the scan.
-    return finish(select(entry.id, entry.record_id).select_from(_fts)
-                  .join(entry, entry.id == _fts.c.rowid)
-                  .where(text("search_fts MATCH :fts").bindparams(fts=" AND ".join(terms)),
-                         entry.object_name == view.name, entry.field == ALL_FIELDS)
-                  .order_by(_fts.c.rowid.desc()))
+        return _pg_combined(session, actor, views, _tsquery(words, prefix), limit)
+    # FTS5 hands matches over newest first (rowid order); each is checked against its record (live,
+    # visible) with one primary-key lookup, and the LIMIT ends the scan.
+    stmt = (select(entry.id, entry.object_name, entry.record_id).select_from(_fts)
+            .join(entry, entry.id == _fts.c.rowid)
+            .where(text("search_fts MATCH :fts").bindparams(fts=_fts_query(words, prefix)),
+                   entry.field == _ALL, entry.object_name.in_([v.name for v in views])))
+    present = []
+    for i, view in enumerate(views):
+        record, on = _visible_join(actor, view, i, entry.record_id)
+        stmt = stmt.outerjoin(record, and_(entry.object_name == view.name, on))
+        present.append(record.id.is_not(None))
+    stmt = stmt.where(or_(*present)).order_by(_fts.c.rowid.desc()).limit(limit)
+    return [(int(eid), name, int(rid)) for eid, name, rid in session.execute(stmt).all()]
 
 
-PG_WINDOW = 10_000  # newest combined rows walked before asking the GIN index for every (older) match
+PG_WINDOW = 10_000  # newest combined rows of an object walked before its older matches come from GIN
 
 
-def _pg_combined(session: Session, view: ObjectView, tsq: Any, finish: Any,
-                 limit: int) -> list[tuple[int, int]]:
+def _pg_combined(session: Session, actor: Actor, views: list[ObjectView], tsq: Any,
+                 limit: int) -> list[tuple[int, str, int]]:
     """PostgreSQL has no newest-first GIN scan, and its planner guesses poorly between walking newest first
     (cheap when matches are dense) and collecting every match (cheap when they are rare). So both are
-    bounded here: walk the newest PG_WINDOW combined rows of the object; if they do not fill the page, take
-    the rest from every older match, collected through the GIN index. The literal '*' lets the planner use
-    the partial indexes on combined rows (ix_search_entries_newest, ix_search_entries_all_tsv)."""
+    bounded here: walk each object's newest PG_WINDOW combined rows (ix_search_entries_newest); if that
+    does not fill the page, take the rest from the older matches, collected with the GIN index
+    (ix_search_entries_all_tsv)."""
     entry = SearchEntry
-    combined = [entry.object_name == view.name, entry.field == literal_column("'*'")]
-    floor = session.scalar(select(entry.id).where(*combined).order_by(entry.id.desc())
-                           .offset(PG_WINDOW - 1).limit(1))
-    walk = select(entry.id, entry.record_id).where(
-        *combined, _tsv().op("||")(literal_column("''::tsvector")).op("@@")(tsq))  # `|| ''`: no GIN here
-    if floor is not None:
-        walk = walk.where(entry.id >= floor)
-    found = finish(walk.order_by(entry.id.desc()))
-    if len(found) >= limit or floor is None:
-        return found
-    older = (select(entry.id, entry.record_id).where(*combined, _tsv().op("@@")(tsq), entry.id < floor)
+
+    def nth_newest(view: ObjectView) -> Any:
+        return (select(entry.id).where(entry.object_name == view.name, entry.field == _ALL)
+                .order_by(entry.id.desc()).offset(PG_WINDOW - 1).limit(1).scalar_subquery())
+
+    floors = dict(zip([v.name for v in views], session.execute(select(*[nth_newest(v) for v in views])).one(),
+                      strict=True))
+    walks = []
+    for i, view in enumerate(views):
+        record, on = _visible_join(actor, view, i, entry.record_id)
+        walk = (select(entry.id, entry.object_name, entry.record_id).join(record, on)
+                .where(entry.object_name == view.name, entry.field == _ALL,
+                       _tsv().op("||")(literal_column("''::tsvector")).op("@@")(tsq))  # `|| ''`: not the GIN
+                .order_by(entry.id.desc()).limit(limit))
+        if floors[view.name] is not None:
+            walk = walk.where(entry.id >= floors[view.name])
+        walks.append(walk.subquery(f"w{i}").select())
+    newest = union_all(*walks).subquery("newest")
+    found = [(int(eid), name, int(rid)) for eid, name, rid in session.execute(
+        select(newest).order_by(newest.c.id.desc()).limit(limit)).all()]
+    rest = [v for v in views if floors[v.name] is not None]  # objects with rows beyond their window
+    if not rest or (len(found) >= limit and found[-1][0] >= max(floors[v.name] for v in rest)):
+        return found  # a full page, newer than anything outside the windows
+    older = (select(entry.id, entry.object_name, entry.record_id)
+             .where(entry.field == _ALL, _tsv().op("@@")(tsq),
+                    or_(*[and_(entry.object_name == v.name, entry.id < floors[v.name]) for v in rest]))
              .cte("older").prefix_with("MATERIALIZED"))
-    rest = finish(select(older.c.id, older.c.record_id).order_by(older.c.id.desc()), older.c.record_id)
-    return found + rest[:limit - len(found)]
+    stmt = select(older.c.id, older.c.object_name, older.c.record_id)
+    present = []
+    for i, view in enumerate(rest):
+        record, on = _visible_join(actor, view, i, older.c.record_id)
+        stmt = stmt.outerjoin(record, and_(older.c.object_name == view.name, on))
+        present.append(record.id.is_not(None))
+    stmt = stmt.where(or_(*present)).order_by(older.c.id.desc()).limit(limit)
+    more = [(int(eid), name, int(rid)) for eid, name, rid in session.execute(stmt).all()]
+    return sorted(found + more, reverse=True)[:limit]
 
 
 def _tsv() -> Any:
@@ -229,27 +273,32 @@ def _tsv() -> Any:
     return literal_column("search_entries.search_tsv")
 
 
-def _per_field(view: ObjectView, terms: list[str], dialect: str, hidden: list[str]) -> Any:
-    """Records where every term matches one of the fields the user may read (per-field rows, grouped)."""
+def _per_field(session: Session, actor: Actor, view: ObjectView, words: list[str], dialect: str,
+               prefix: bool, limit: int) -> list[tuple[int, str, int]]:
+    """For an actor whose role hides some of the object's searchable fields: records where every word
+    matches one of the fields they may read, from the per-field rows grouped by record, newest first."""
     entry = SearchEntry
-    readable = [entry.object_name == view.name, entry.field != literal_column("'*'"),
-                entry.field.not_in(bindparam("hidden", hidden, expanding=True))]
+    readable = [entry.object_name == view.name, entry.field != _ALL,
+                entry.field.not_in(bindparam("hidden", _hidden(actor, view), expanding=True))]
     eid = func.max(entry.id).label("eid")
     if dialect == "postgresql":
-        queries = [func.to_tsquery("simple", bindparam(f"tsq{i}", t)) for i, t in enumerate(terms)]
-        anyq = func.to_tsquery("simple", bindparam("tsq_any", " | ".join(f"({t})" for t in terms)))
-        stmt = (select(eid, entry.record_id).where(*readable, _tsv().op("@@")(anyq))
+        stmt = (select(eid, entry.record_id)
+                .where(*readable, _tsv().op("@@")(func.to_tsquery("simple", bindparam("tsq_any", " | ".join(
+                    f"{w}:*" if prefix else w for w in words)))))
                 .group_by(entry.record_id))
-        for query in queries:
-            stmt = stmt.having(func.bool_or(_tsv().op("@@")(query)))
-        return stmt.order_by(eid.desc())
-    parts = " UNION ALL ".join(f"SELECT rowid AS eid, {i} AS tok FROM search_fts WHERE search_fts MATCH :w{i}"
-                               for i in range(len(terms)))
-    matched = (text(parts).bindparams(**{f"w{i}": t for i, t in enumerate(terms)})
-               .columns(eid=Integer, tok=Integer).subquery("m"))
-    return (select(eid, entry.record_id).select_from(matched).join(entry, entry.id == matched.c.eid)
-            .where(*readable).group_by(entry.record_id)
-            .having(func.count(distinct(matched.c.tok)) == len(terms)).order_by(eid.desc()))
+        for i, w in enumerate(words):
+            stmt = stmt.having(func.bool_or(_tsv().op("@@")(_tsquery([w], prefix, f"tsq{i}"))))
+    else:
+        parts = " UNION ALL ".join(f"SELECT rowid AS eid, {i} AS tok FROM search_fts "
+                                   f"WHERE search_fts MATCH :w{i}" for i in range(len(words)))
+        matched = (text(parts).bindparams(**{f"w{i}": _fts_query([w], prefix) for i, w in enumerate(words)})
+                   .columns(eid=Integer, tok=Integer).subquery("m"))
+        stmt = (select(eid, entry.record_id).select_from(matched).join(entry, entry.id == matched.c.eid)
+                .where(*readable).group_by(entry.record_id)
+                .having(func.count(distinct(matched.c.tok)) == len(words)))
+    record, on = _visible_join(actor, view, 0, entry.record_id)
+    stmt = stmt.join(record, on).order_by(eid.desc()).limit(limit)
+    return [(int(e), view.name, int(rid)) for e, rid in session.execute(stmt).all()]
 
 
 def _results(session: Session, actor: Actor, views: dict[str, ObjectView],
