@@ -20,6 +20,7 @@ grouped by record instead (same results, slower on broad prefixes).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from typing import Any
@@ -181,11 +182,16 @@ def _tsquery(words: list[str], prefix: bool, name: str = "tsq") -> Any:
     return func.to_tsquery("simple", bindparam(name, " & ".join(f"{w}:*" if prefix else w for w in words)))
 
 
+@functools.lru_cache(maxsize=256)
+def _alias(model: type, index: int) -> Any:
+    return aliased(model, name=f"r{index}")  # built once: making one proxies every column
+
+
 def _visible_join(actor: Actor, view: ObjectView, index: int, entry_rid: Any) -> tuple[Any, Any]:
     """The object's table (aliased), and the join condition: that record, live, and visible to the actor."""
     from sextant.core.permissions import visibility_clause
 
-    record = aliased(view.model, name=f"r{index}")
+    record = _alias(view.model, index)
     on = [record.id == entry_rid, record.deleted_at.is_(None)]
     clause = visibility_clause(actor, record.owner_id, view.sharing, "read")
     if clause is not None:
