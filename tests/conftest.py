@@ -75,9 +75,18 @@ def db(template_db: str, tmp_path: Path) -> Iterator[str]:
         engine = get_engine()
         with engine.begin() as conn:
             if not _PG_TABLES:
-                _PG_TABLES.extend(r[0] for r in conn.execute(text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")))
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in _PG_TABLES) + " RESTART IDENTITY CASCADE"))
+                _PG_TABLES.extend(
+                    r[0]
+                    for r in conn.execute(
+                        text(
+                            "SELECT tablename FROM pg_tables"
+                            " WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                        )
+                    )
+                )
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in _PG_TABLES) + " RESTART IDENTITY CASCADE")
+            )
         from sqlalchemy.orm import Session
 
         from sextant.accounts.service import ensure_defaults

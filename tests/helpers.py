@@ -65,8 +65,11 @@ class Crm:
             from sextant.core.permissions import SYSTEM
 
             with session_scope() as s:
-                service.create_user(s, SYSTEM, {"email": "root@example.com", "password": PASSWORD,
-                                                "role": "admin", "full_name": "Root"})
+                service.create_user(
+                    s,
+                    SYSTEM,
+                    {"email": "root@example.com", "password": PASSWORD, "role": "admin", "full_name": "Root"},
+                )
             self._admin = self.login("root@example.com")
         return self._admin
 
@@ -75,10 +78,20 @@ class Crm:
         assert r.status_code == 201, r.text
         return r.json()
 
-    def user(self, role: str = "sales", team: dict[str, Any] | None = None, manager: As | None = None,
-             email: str | None = None) -> As:
+    def user(
+        self,
+        role: str = "sales",
+        team: dict[str, Any] | None = None,
+        manager: As | None = None,
+        email: str | None = None,
+    ) -> As:
         email = email or f"user{next(_seq)}@example.com"
-        body: dict[str, Any] = {"email": email, "password": PASSWORD, "role": role, "full_name": email.split("@")[0]}
+        body: dict[str, Any] = {
+            "email": email,
+            "password": PASSWORD,
+            "role": role,
+            "full_name": email.split("@")[0],
+        }
         if team:
             body["team_id"] = team["id"]
         if manager:

@@ -52,15 +52,20 @@ def health(session: SessionDep) -> dict[str, Any]:
 
 
 @misc.get("/search", tags=["search"], summary="Search every object you may read, ranked")
-def global_search(session: SessionDep, actor: ActorDep, q: Annotated[str, Query(max_length=200)],
-                  objects: Annotated[str | None, Query(max_length=500)] = None,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+def global_search(
+    session: SessionDep,
+    actor: ActorDep,
+    q: Annotated[str, Query(max_length=200)],
+    objects: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
     names = [o.strip() for o in objects.split(",") if o.strip()] if objects else None
     return {"items": search.search(session, actor, q, objects=names, limit=limit)}
 
 
 def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     settings = get_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         # Background work of a server process: the outbox dispatcher and the periodic jobs (task reminders).
@@ -75,9 +80,16 @@ def create_app(*, dispatcher: bool | None = None) -> FastAPI:
         for t in threads:
             t.stop()
 
-    app = FastAPI(title="Sextant CRM", version=sextant.__version__, openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None, default_response_class=FastJSON, lifespan=lifespan,
-                  description="Six kinds of CRM, one instrument. Errors are RFC 9457 problem+json.")
+    app = FastAPI(
+        title="Sextant CRM",
+        version=sextant.__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        default_response_class=FastJSON,
+        lifespan=lifespan,
+        description="Six kinds of CRM, one instrument. Errors are RFC 9457 problem+json.",
+    )
     install_error_handlers(app)
     app.include_router(misc)
     app.include_router(accounts_api.router)
@@ -108,5 +120,7 @@ def _mount_web(app: FastAPI) -> None:
         index = WEB_DIST / "index.html"
         if index.is_file():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
-        return Response("Sextant API is running; the web UI is not built (run `npm run build` in web/). "
-                        "API docs: /docs", media_type="text/plain")
+        return Response(
+            "Sextant API is running; the web UI is not built (run `npm run build` in web/). API docs: /docs",
+            media_type="text/plain",
+        )

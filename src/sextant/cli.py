@@ -41,8 +41,16 @@ def create_user(
 
     try:
         with _session() as session:
-            user = service.create_user(session, SYSTEM, {"email": email, "password": password, "role": role,
-                                                         "full_name": name or email.split("@")[0]})
+            user = service.create_user(
+                session,
+                SYSTEM,
+                {
+                    "email": email,
+                    "password": password,
+                    "role": role,
+                    "full_name": name or email.split("@")[0],
+                },
+            )
             typer.echo(f"created user #{user.id} {user.email} ({role})")
     except DomainError as exc:
         for err in exc.errors or []:
@@ -66,8 +74,13 @@ def seed(
         typer.echo("nothing to do: pass --demo")
         raise typer.Exit(0)
     with _session() as session:
-        created = seed_demo(session, contacts=contacts, companies=companies, admin_email=admin_email,
-                            admin_password=admin_password)
+        created = seed_demo(
+            session,
+            contacts=contacts,
+            companies=companies,
+            admin_email=admin_email,
+            admin_password=admin_password,
+        )
     typer.echo(created)
 
 
@@ -76,8 +89,9 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
-    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate",
-                                                help="Run migrations first")] = True,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Run migrations first")
+    ] = True,
 ) -> None:
     """Run the web server (API + web UI)."""
     import uvicorn
@@ -86,8 +100,9 @@ def serve(
         from sextant.bootstrap import upgrade
 
         upgrade()
-    uvicorn.run("sextant.asgi:app", host=host, port=port, workers=workers, log_level="info",
-                proxy_headers=True)
+    uvicorn.run(
+        "sextant.asgi:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=True
+    )
 
 
 @app.command()

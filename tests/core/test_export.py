@@ -10,15 +10,30 @@ def _rows(response):
 
 def test_export_streams_every_matching_row_with_custom_fields(crm):
     admin = crm.admin
-    r = admin.post("/api/v1/metadata/objects/contacts/fields", json={"name": "tier", "type": "single_select",
-                                                                     "options": ["gold", "silver"]})
+    r = admin.post(
+        "/api/v1/metadata/objects/contacts/fields",
+        json={"name": "tier", "type": "single_select", "options": ["gold", "silver"]},
+    )
     assert r.status_code == 201, r.text
     for i in range(30):
-        admin.create("contacts", first_name=f"P{i:02d}", last_name="Export", email=f"p{i}@ex.com",
-                     tier="gold" if i % 3 == 0 else "silver", tags=["a", "b"] if i == 0 else [])
-    rows = _rows(admin.get("/api/v1/contacts/export", params={
-        "filter": '{"field": "tier", "op": "eq", "value": "gold"}', "sort": "first_name",
-        "fields": "first_name,email,tier,tags"}))
+        admin.create(
+            "contacts",
+            first_name=f"P{i:02d}",
+            last_name="Export",
+            email=f"p{i}@ex.com",
+            tier="gold" if i % 3 == 0 else "silver",
+            tags=["a", "b"] if i == 0 else [],
+        )
+    rows = _rows(
+        admin.get(
+            "/api/v1/contacts/export",
+            params={
+                "filter": '{"field": "tier", "op": "eq", "value": "gold"}',
+                "sort": "first_name",
+                "fields": "first_name,email,tier,tags",
+            },
+        )
+    )
     assert [r["first_name"] for r in rows] == [f"P{i:02d}" for i in range(0, 30, 3)]
     assert rows[0]["tier"] == "gold" and rows[0]["tags"] == "a; b"
     assert set(rows[0]) == {"first_name", "email", "tier", "tags"}
@@ -26,7 +41,7 @@ def test_export_streams_every_matching_row_with_custom_fields(crm):
 
 def test_export_neutralises_spreadsheet_formulas(crm):
     admin = crm.admin
-    admin.create("contacts", first_name="=HYPERLINK(\"http://evil\")", last_name="X", email="f@ex.com")
+    admin.create("contacts", first_name='=HYPERLINK("http://evil")', last_name="X", email="f@ex.com")
     rows = _rows(admin.get("/api/v1/contacts/export", params={"fields": "first_name"}))
     assert rows[0]["first_name"].startswith("'=")
 
@@ -44,8 +59,10 @@ def test_export_needs_the_export_permission_and_hides_what_the_user_cannot_see(c
     roles = {r["name"]: r for r in crm.admin.get("/api/v1/roles").json()}
     sales = roles["sales"]
     perms = dict(sales["permissions"], contacts=["read", "create", "edit", "delete", "export"])
-    r = crm.admin.patch(f"/api/v1/roles/{sales['id']}", json={"permissions": perms,
-                                                              "field_access": {"contacts": {"email": "hidden"}}})
+    r = crm.admin.patch(
+        f"/api/v1/roles/{sales['id']}",
+        json={"permissions": perms, "field_access": {"contacts": {"email": "hidden"}}},
+    )
     assert r.status_code == 200, r.text
     rows = _rows(alice.get("/api/v1/contacts/export"))
     assert [r["first_name"] for r in rows] == ["Alice's"]

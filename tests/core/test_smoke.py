@@ -6,8 +6,14 @@ def test_health_reports_the_database(client, backend):
 
 def test_a_contact_round_trips_through_the_api(crm):
     admin = crm.admin
-    created = admin.create("contacts", first_name="Ada", last_name="Lovelace", email="ADA@Example.com",
-                           phone="(415) 555-0100", tags=["vip"])
+    created = admin.create(
+        "contacts",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ADA@Example.com",
+        phone="(415) 555-0100",
+        tags=["vip"],
+    )
     assert created["email"] == "ada@example.com"
     assert created["phone"] == "+14155550100"
     assert created["version"] == 1

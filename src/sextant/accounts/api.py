@@ -44,9 +44,14 @@ def _client_ip(request: Request) -> str | None:
 def _me(session: SessionDep, actor: Actor, csrf: str | None = None) -> dict:
     user = service.get_user(session, actor.user_id) if actor.user_id else None
     assert user is not None
-    return {"user": service.user_dict(user), "role": actor.role_name, "is_admin": actor.is_admin,
-            "permissions": {k: sorted(v) for k, v in actor.permissions.items()},
-            "field_access": actor.field_access, "csrf_token": csrf}
+    return {
+        "user": service.user_dict(user),
+        "role": actor.role_name,
+        "is_admin": actor.is_admin,
+        "permissions": {k: sorted(v) for k, v in actor.permissions.items()},
+        "field_access": actor.field_access,
+        "csrf_token": csrf,
+    }
 
 
 @router.post("/auth/login", response_model=LoginOut, summary="Sign in (browser): sets a session cookie")
@@ -62,25 +67,46 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
     started = service.start_session(session, user, "cookie", request.headers.get("user-agent"), ip)
     settings = get_settings()
     max_age = settings.session_days * 86400
-    response.set_cookie(SESSION_COOKIE, started.raw_token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.raw_token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     # Readable by the page's own script (not by other sites): the SPA echoes it in X-CSRF-Token.
-    response.set_cookie(CSRF_COOKIE, started.auth_session.csrf_token or "", max_age=max_age, httponly=False,
-                        samesite="strict", secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        CSRF_COOKIE,
+        started.auth_session.csrf_token or "",
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     return _me(session, service.build_actor(session, user), started.auth_session.csrf_token)
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="OAuth2 password flow for API clients")
-def token(request: Request, session: SessionDep, username: Annotated[str, Form(min_length=1, max_length=254)],
-          password: Annotated[str, Form(min_length=1, max_length=1024)],
-          grant_type: Annotated[str | None, Form(pattern="^password$")] = None) -> dict:
+def token(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(min_length=1, max_length=254)],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+) -> dict:
     """Form fields `username` (the email) and `password`; answers a bearer token, revocable with logout.
     Same 401/429 rules as the browser sign-in."""
     ip = _client_ip(request)
     user = service.authenticate(session, username, password, ip)
     started = service.start_session(session, user, "token", request.headers.get("user-agent"), ip)
-    return {"access_token": started.raw_token, "token_type": "bearer",
-            "expires_in": get_settings().token_hours * 3600}
+    return {
+        "access_token": started.raw_token,
+        "token_type": "bearer",
+        "expires_in": get_settings().token_hours * 3600,
+    }
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this session or token now")
@@ -177,5 +203,3 @@ def create_role(body: RoleIn, session: SessionDep, actor: ActorDep) -> dict:
 @router.patch("/roles/{role_id}", response_model=RoleOut, tags=["roles"])
 def update_role(role_id: PathId, body: RoleIn, session: SessionDep, actor: ActorDep) -> dict:
     return service.role_dict(service.update_role(session, actor, role_id, set_fields(body)))
-
-

@@ -55,8 +55,11 @@ class TokenOut(BaseModel):
 class ApiKeyIn(BaseModel):
     model_config = STRICT_INPUT
     name: str = Field(min_length=1, max_length=120)
-    expires_at: datetime | None = Field(default=None, strict=False,  # parsed from its ISO 8601 string
-                                       description="ISO 8601; without an offset it is UTC")
+    expires_at: datetime | None = Field(
+        default=None,
+        strict=False,  # parsed from its ISO 8601 string
+        description="ISO 8601; without an offset it is UTC",
+    )
 
 
 class ApiKeyOut(BaseModel):

@@ -54,13 +54,21 @@ MAX_ID = 2**31 - 1  # primary keys are 32-bit: larger ids cannot exist (and over
 
 # -- bootstrap ---------------------------------------------------------------------------------------------
 
+
 def ensure_defaults(session: Session) -> None:
     """Default roles and per-object sharing rows; idempotent, run by `sextant migrate` and at start-up."""
     existing = {r.name for r in session.scalars(select(Role))}
     for name, spec in default_role_permissions().items():
         if name not in existing:
-            session.add(Role(name=name, label=spec["label"], is_admin=spec.get("is_admin", False),
-                             permissions=spec["permissions"], field_access={}))
+            session.add(
+                Role(
+                    name=name,
+                    label=spec["label"],
+                    is_admin=spec.get("is_admin", False),
+                    permissions=spec["permissions"],
+                    field_access={},
+                )
+            )
     present = {s.object_name for s in session.scalars(select(ObjectSetting))}
     for name in registry.names():
         if name not in present:
@@ -69,6 +77,7 @@ def ensure_defaults(session: Session) -> None:
 
 
 # -- actors ------------------------------------------------------------------------------------------------
+
 
 def _peers_query() -> Any:
     """Everyone below a user in the manager hierarchy, however deep, and their team-mates: one indexed query
@@ -81,8 +90,9 @@ def _peers_query() -> Any:
 _PEERS = _peers_query()  # built once: a team of NULL matches nobody
 
 
-def build_actor(session: Session, user: User, *, auth_session_id: int | None = None,
-                api_key_id: int | None = None) -> Actor:
+def build_actor(
+    session: Session, user: User, *, auth_session_id: int | None = None, api_key_id: int | None = None
+) -> Actor:
     role = user.role
     peers = {user.id, *session.scalars(_PEERS, {"me": user.id, "team": user.team_id})}
     return Actor(
@@ -171,15 +181,18 @@ def _forget_attempt(session: Session, keys: list[str]) -> None:
     """On a successful sign-in the account's failures are forgiven; the address gets its attempt back."""
     session.execute(delete(RateLimitBucket).where(RateLimitBucket.key == keys[0]))
     if len(keys) > 1:
-        session.execute(update(RateLimitBucket)
-                        .where(RateLimitBucket.key == keys[1], RateLimitBucket.count > 0)
-                        .values(count=RateLimitBucket.count - 1))
+        session.execute(
+            update(RateLimitBucket)
+            .where(RateLimitBucket.key == keys[1], RateLimitBucket.count > 0)
+            .values(count=RateLimitBucket.count - 1)
+        )
     # Housekeeping: windows long over (e.g. counters for made-up emails) are dropped.
     cutoff = utcnow() - 2 * timedelta(seconds=get_settings().login_window_seconds)
     session.execute(delete(RateLimitBucket).where(RateLimitBucket.window_start < cutoff))
 
 
 # -- login / sessions / tokens -----------------------------------------------------------------------------
+
 
 @dataclass
 class Login:
@@ -209,27 +222,38 @@ def authenticate(session: Session, email: str, password: str, ip: str | None) ->
     return user
 
 
-def start_session(session: Session, user: User, kind: str, user_agent: str | None = None,
-                  ip: str | None = None) -> Login:
+def start_session(
+    session: Session, user: User, kind: str, user_agent: str | None = None, ip: str | None = None
+) -> Login:
     settings = get_settings()
     raw = new_token("sxs_" if kind == "cookie" else "sxt_")
     if kind == "cookie":
         lifetime = timedelta(days=settings.session_days)
     else:
         lifetime = timedelta(hours=settings.token_hours)
-    auth = AuthSession(token_hash=digest(raw), user_id=user.id, kind=kind,
-                       csrf_token=new_token() if kind == "cookie" else None, expires_at=utcnow() + lifetime,
-                       user_agent=(user_agent or "")[:300], ip=ip)
+    auth = AuthSession(
+        token_hash=digest(raw),
+        user_id=user.id,
+        kind=kind,
+        csrf_token=new_token() if kind == "cookie" else None,
+        expires_at=utcnow() + lifetime,
+        user_agent=(user_agent or "")[:300],
+        ip=ip,
+    )
     session.add(auth)
     session.flush()
     return Login(user, raw, auth)
 
 
-def resolve_session_token(session: Session, raw: str,
-                          kind: str | None = None) -> tuple[User, AuthSession] | None:
+def resolve_session_token(
+    session: Session, raw: str, kind: str | None = None
+) -> tuple[User, AuthSession] | None:
     # One round trip for the session, its user and the user's role and team (joined eagerly).
-    found = session.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id)
-                            .where(AuthSession.token_hash == digest(raw))).first()
+    found = session.execute(
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash == digest(raw))
+    ).first()
     now = utcnow()
     if found is None:
         return None
@@ -257,23 +281,31 @@ def _touch(session: Session, row: AuthSession | ApiKey, column: str, now: dateti
     try:
         with session.begin_nested():
             stale = or_(attr.is_(None), attr < now - TOUCH_EVERY)
-            session.execute(update(model).where(model.id == row.id, stale).values({column: now})
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(model)
+                .where(model.id == row.id, stale)
+                .values({column: now})
+                .execution_options(synchronize_session=False)
+            )
     except OperationalError:
         return
     set_committed_value(row, column, now)
 
 
 def revoke_session(session: Session, auth_session_id: int) -> None:
-    session.execute(update(AuthSession)
-                    .where(AuthSession.id == auth_session_id, AuthSession.revoked_at.is_(None))
-                    .values(revoked_at=utcnow()))
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == auth_session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 # -- API keys ----------------------------------------------------------------------------------------------
 
-def create_api_key(session: Session, actor: Actor, name: str,
-                   expires_at: datetime | None = None) -> dict[str, Any]:
+
+def create_api_key(
+    session: Session, actor: Actor, name: str, expires_at: datetime | None = None
+) -> dict[str, Any]:
     """A new personal key; the answer holds the secret, stored only as its SHA-256 and never shown again."""
     if actor.user_id is None:
         raise ValidationFailed([FieldError("user", "API keys belong to a user", "invalid")])
@@ -290,16 +322,24 @@ def create_api_key(session: Session, actor: Actor, name: str,
             raise ValidationFailed([FieldError("expires_at", "must be in the future", "invalid")])
     prefix = new_token()[:8].replace("-", "x").replace("_", "x")
     raw = f"sxk_{prefix}_{new_token()}"
-    key = ApiKey(user_id=actor.user_id, name=name.strip(), prefix=prefix, key_hash=digest(raw),
-                 expires_at=expires_at)
+    key = ApiKey(
+        user_id=actor.user_id, name=name.strip(), prefix=prefix, key_hash=digest(raw), expires_at=expires_at
+    )
     session.add(key)
     session.flush()
     return {**api_key_dict(key), "key": raw}
 
 
 def api_key_dict(key: ApiKey) -> dict[str, Any]:
-    return {"id": key.id, "name": key.name, "prefix": f"sxk_{key.prefix}", "created_at": key.created_at,
-            "last_used_at": key.last_used_at, "expires_at": key.expires_at, "revoked_at": key.revoked_at}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": f"sxk_{key.prefix}",
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+    }
 
 
 def list_api_keys(session: Session, actor: Actor) -> list[dict[str, Any]]:
@@ -317,8 +357,9 @@ def revoke_api_key(session: Session, actor: Actor, key_id: int) -> None:
 
 
 def resolve_api_key(session: Session, raw: str) -> tuple[User, ApiKey] | None:
-    found = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id)
-                            .where(ApiKey.key_hash == digest(raw))).first()
+    found = session.execute(
+        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest(raw))
+    ).first()
     now = utcnow()
     if found is None:
         return None
@@ -333,6 +374,7 @@ def resolve_api_key(session: Session, raw: str) -> tuple[User, ApiKey] | None:
 
 
 # -- users, teams, roles (admin) ---------------------------------------------------------------------------
+
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
@@ -355,11 +397,23 @@ def _time_zones() -> frozenset[str]:
 
 
 def user_dict(user: User, full: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": user.id, "email": user.email, "full_name": user.full_name,
-                           "team_id": user.team_id, "is_active": user.is_active}
+    out: dict[str, Any] = {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "team_id": user.team_id,
+        "is_active": user.is_active,
+    }
     if full:
-        out.update({"role": user.role.name, "manager_id": user.manager_id, "timezone": user.timezone,
-                    "created_at": user.created_at, "last_login_at": user.last_login_at})
+        out.update(
+            {
+                "role": user.role.name,
+                "manager_id": user.manager_id,
+                "timezone": user.timezone,
+                "created_at": user.created_at,
+                "last_login_at": user.last_login_at,
+            }
+        )
     return out
 
 
@@ -445,16 +499,24 @@ def create_user(session: Session, actor: Actor, data: dict[str, Any]) -> User:
         raise ValidationFailed(missing)
     values = _clean_user(session, {"role": "sales", **data}, None)
     if session.scalar(select(User.id).where(User.email == values["email"])) is not None:
-        raise Conflict("A user with this email already exists",
-                       errors=[{"field": "email", "message": "already used", "code": "duplicate"}])
+        raise Conflict(
+            "A user with this email already exists",
+            errors=[{"field": "email", "message": "already used", "code": "duplicate"}],
+        )
     user = User(**values)
     session.add(user)
     try:
         session.flush()
     except IntegrityError as exc:
         raise Conflict("A user with this email already exists") from exc
-    record_change(session, actor, "users", user.id, "create",
-                  {k: [None, v] for k, v in values.items() if k != "password_hash"})
+    record_change(
+        session,
+        actor,
+        "users",
+        user.id,
+        "create",
+        {k: [None, v] for k, v in values.items() if k != "password_hash"},
+    )
     return user
 
 
@@ -466,10 +528,15 @@ def update_user(session: Session, actor: Actor, user_id: int, data: dict[str, An
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("body", "expected a JSON object", "type")])
     values = _clean_user(session, data, user)
-    if "email" in values and session.scalar(select(User.id).where(User.email == values["email"],
-                                                                   User.id != user.id)) is not None:
-        raise Conflict("A user with this email already exists",
-                       errors=[{"field": "email", "message": "already used", "code": "duplicate"}])
+    if (
+        "email" in values
+        and session.scalar(select(User.id).where(User.email == values["email"], User.id != user.id))
+        is not None
+    ):
+        raise Conflict(
+            "A user with this email already exists",
+            errors=[{"field": "email", "message": "already used", "code": "duplicate"}],
+        )
     _keep_an_admin(session, user, values)
     changes = {}
     for key, value in values.items():
@@ -486,14 +553,20 @@ def update_user(session: Session, actor: Actor, user_id: int, data: dict[str, An
         keep_session = keep_key = None
     if values.get("is_active") is False or "password_hash" in values:
         # Deactivation and password resets end every open session and API key at once.
-        session.execute(update(AuthSession)
-                        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
-                               AuthSession.id != (keep_session or 0))
-                        .values(revoked_at=now))
-        session.execute(update(ApiKey)
-                        .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None),
-                               ApiKey.id != (keep_key or 0))
-                        .values(revoked_at=now))
+        session.execute(
+            update(AuthSession)
+            .where(
+                AuthSession.user_id == user.id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.id != (keep_session or 0),
+            )
+            .values(revoked_at=now)
+        )
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None), ApiKey.id != (keep_key or 0))
+            .values(revoked_at=now)
+        )
     try:
         session.flush()
     except IntegrityError as exc:
@@ -511,12 +584,21 @@ def _keep_an_admin(session: Session, user: User, values: dict[str, Any]) -> None
     demoted = "role_id" in values and not session.get(Role, values["role_id"]).is_admin
     if not (values.get("is_active") is False or demoted):
         return
-    others = session.scalar(select(func.count()).select_from(User).join(Role, User.role_id == Role.id)
-                            .where(Role.is_admin.is_(True), User.is_active.is_(True), User.id != user.id))
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(Role, User.role_id == Role.id)
+        .where(Role.is_admin.is_(True), User.is_active.is_(True), User.id != user.id)
+    )
     if not others:
         field = "is_active" if values.get("is_active") is False else "role"
-        raise ValidationFailed([FieldError(field, "the last active administrator cannot be deactivated or "
-                                                  "demoted", "last_admin")])
+        raise ValidationFailed(
+            [
+                FieldError(
+                    field, "the last active administrator cannot be deactivated or demoted", "last_admin"
+                )
+            ]
+        )
 
 
 def list_users(session: Session, actor: Actor) -> list[dict[str, Any]]:
@@ -591,8 +673,9 @@ def update_team(session: Session, actor: Actor, team_id: int, data: Any) -> Team
     if team is None:
         raise NotFound("Team")
     values = _clean_team(data)
-    if "name" in values and session.scalar(select(Team.id).where(Team.name == values["name"],
-                                                                 Team.id != team_id)):
+    if "name" in values and session.scalar(
+        select(Team.id).where(Team.name == values["name"], Team.id != team_id)
+    ):
         raise Conflict("A team with this name already exists")
     changes = {k: [getattr(team, k), v] for k, v in values.items() if getattr(team, k) != v}
     for key, value in values.items():
@@ -614,8 +697,14 @@ def delete_team(session: Session, actor: Actor, team_id: int) -> None:
 
 
 def role_dict(role: Role) -> dict[str, Any]:
-    return {"id": role.id, "name": role.name, "label": role.label, "is_admin": role.is_admin,
-            "permissions": role.permissions or {}, "field_access": role.field_access or {}}
+    return {
+        "id": role.id,
+        "name": role.name,
+        "label": role.label,
+        "is_admin": role.is_admin,
+        "permissions": role.permissions or {},
+        "field_access": role.field_access or {},
+    }
 
 
 def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
@@ -627,8 +716,11 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
     for key, value in data.items():
         if key == "name" and creating:
             if not isinstance(value, str) or not ft_identifier(value):
-                errors.append(FieldError("name", "lowercase letters, digits and _ (2-64), starting with a "
-                                                 "letter", "invalid"))
+                errors.append(
+                    FieldError(
+                        "name", "lowercase letters, digits and _ (2-64), starting with a letter", "invalid"
+                    )
+                )
             else:
                 out["name"] = value
         elif key == "label":
@@ -644,10 +736,16 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
             for obj, actions in value.items():
                 if obj != "*" and obj not in objects:
                     errors.append(FieldError(f"permissions.{obj}", "unknown object", "unknown_object"))
-                elif not isinstance(actions, list) or any(not isinstance(a, str) or a not in ACTIONS
-                                                          for a in actions):
-                    errors.append(FieldError(f"permissions.{obj}",
-                                             f"actions must be among {', '.join(ACTIONS)}", "invalid_choice"))
+                elif not isinstance(actions, list) or any(
+                    not isinstance(a, str) or a not in ACTIONS for a in actions
+                ):
+                    errors.append(
+                        FieldError(
+                            f"permissions.{obj}",
+                            f"actions must be among {', '.join(ACTIONS)}",
+                            "invalid_choice",
+                        )
+                    )
             if len(errors) == bad:
                 out["permissions"] = {k: sorted(set(v)) for k, v in value.items()}
         elif key == "field_access":
@@ -669,8 +767,11 @@ def _clean_role(session: Session, data: Any, creating: bool) -> dict[str, Any]:
                     elif fname in ("id", "version"):
                         errors.append(FieldError(where, "cannot be restricted", "invalid"))
                     elif not isinstance(level, str) or level not in FIELD_ACCESS_LEVELS:
-                        errors.append(FieldError(where, f"must be one of {', '.join(FIELD_ACCESS_LEVELS)}",
-                                                 "invalid_choice"))
+                        errors.append(
+                            FieldError(
+                                where, f"must be one of {', '.join(FIELD_ACCESS_LEVELS)}", "invalid_choice"
+                            )
+                        )
             out["field_access"] = value
         else:
             errors.append(FieldError(key, f"unknown field '{key}'", "unknown_field"))
@@ -690,8 +791,13 @@ def create_role(session: Session, actor: Actor, data: Any) -> Role:
         raise ValidationFailed([FieldError("name", "is required", "required")])
     if session.scalar(select(Role.id).where(Role.name == values["name"])):
         raise Conflict("A role with this name already exists")
-    role = Role(label=values.get("label", values["name"]), permissions=values.get("permissions", {}),
-                field_access=values.get("field_access", {}), name=values["name"], is_admin=False)
+    role = Role(
+        label=values.get("label", values["name"]),
+        permissions=values.get("permissions", {}),
+        field_access=values.get("field_access", {}),
+        name=values["name"],
+        is_admin=False,
+    )
     session.add(role)
     _flush_unique(session, "A role with this name already exists")
     record_change(session, actor, "roles", role.id, "create", {k: [None, v] for k, v in values.items()})

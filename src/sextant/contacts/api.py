@@ -11,8 +11,9 @@ from sextant.contacts import service
 from sextant.core.deps import ActorDep, SessionDep
 from sextant.core.http import STANDARD_PROBLEMS
 
-router = APIRouter(prefix="/api/v1/contacts/{contact_id}/companies", tags=["Contacts"],
-                   responses=STANDARD_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1/contacts/{contact_id}/companies", tags=["Contacts"], responses=STANDARD_PROBLEMS
+)
 
 
 class LinkIn(BaseModel):
@@ -50,8 +51,9 @@ def link(contact_id: int, body: LinkIn, session: SessionDep, actor: ActorDep) ->
 
 
 @router.patch("/{company_id}", response_model=LinkOut, summary="Change role or primary flag")
-def update(contact_id: int, company_id: int, body: LinkPatch, session: SessionDep,
-           actor: ActorDep) -> dict[str, Any]:
+def update(
+    contact_id: int, company_id: int, body: LinkPatch, session: SessionDep, actor: ActorDep
+) -> dict[str, Any]:
     return service.update_link(session, actor, contact_id, company_id, body.model_dump(exclude_unset=True))
 
 

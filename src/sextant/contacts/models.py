@@ -61,8 +61,9 @@ class Company(RecordMixin, AddressMixin, Base):
     annual_revenue: Mapped[float | None] = mapped_column(Float)
     phone: Mapped[str | None] = mapped_column(String(40))
     linkedin_url: Mapped[str | None] = mapped_column(String(2048))
-    parent_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"),
-                                                          index=True)
+    parent_company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     description: Mapped[str | None] = mapped_column(Text)
 
@@ -88,5 +89,9 @@ class ContactCompany(Base):
     __table_args__ = (UniqueConstraint("contact_id", "company_id", name="uq_contact_companies_pair"),)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"contact_id": self.contact_id, "company_id": self.company_id, "role": self.role,
-                "is_primary": self.is_primary}
+        return {
+            "contact_id": self.contact_id,
+            "company_id": self.company_id,
+            "role": self.role,
+            "is_primary": self.is_primary,
+        }

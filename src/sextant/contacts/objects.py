@@ -20,12 +20,45 @@ def opts(*pairs: str) -> tuple[dict[str, Any], ...]:
     return tuple({"value": p, "label": p.replace("_", " ").capitalize()} for p in pairs)
 
 
-LIFECYCLE = opts("subscriber", "lead", "marketing_qualified", "sales_qualified", "opportunity", "customer",
-                 "evangelist", "churned", "other")
-SOURCES = opts("website", "referral", "event", "cold_outreach", "partner", "advertising", "social", "email",
-               "import", "other")
-INDUSTRIES = opts("software", "finance", "healthcare", "manufacturing", "retail", "education", "media",
-                  "logistics", "energy", "construction", "hospitality", "government", "nonprofit", "other")
+LIFECYCLE = opts(
+    "subscriber",
+    "lead",
+    "marketing_qualified",
+    "sales_qualified",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "churned",
+    "other",
+)
+SOURCES = opts(
+    "website",
+    "referral",
+    "event",
+    "cold_outreach",
+    "partner",
+    "advertising",
+    "social",
+    "email",
+    "import",
+    "other",
+)
+INDUSTRIES = opts(
+    "software",
+    "finance",
+    "healthcare",
+    "manufacturing",
+    "retail",
+    "education",
+    "media",
+    "logistics",
+    "energy",
+    "construction",
+    "hospitality",
+    "government",
+    "nonprofit",
+    "other",
+)
 
 ADDRESS = [
     FieldDef("street", "Street", "text", section="Address", position=60),
@@ -39,14 +72,23 @@ CONTACT_FIELDS = [
     FieldDef("first_name", "First name", "text", max_length=120, searchable=True, position=1),
     FieldDef("last_name", "Last name", "text", max_length=120, searchable=True, position=2),
     FieldDef("email", "Email", "email", unique=True, searchable=True, position=3),
-    FieldDef("additional_emails", "Other emails", "multi_select", free_values=True, searchable=True,
-             sortable=False, position=4, help_text="More addresses of the same person"),
+    FieldDef(
+        "additional_emails",
+        "Other emails",
+        "multi_select",
+        free_values=True,
+        searchable=True,
+        sortable=False,
+        position=4,
+        help_text="More addresses of the same person",
+    ),
     FieldDef("phone", "Phone", "phone", searchable=True, position=5),
     FieldDef("mobile_phone", "Mobile", "phone", searchable=True, position=6),
     FieldDef("job_title", "Job title", "text", max_length=200, position=7),
     FieldDef("department", "Department", "text", max_length=120, position=8),
-    FieldDef("lifecycle_stage", "Lifecycle stage", "single_select", options=LIFECYCLE, position=9,
-             default="lead"),
+    FieldDef(
+        "lifecycle_stage", "Lifecycle stage", "single_select", options=LIFECYCLE, position=9, default="lead"
+    ),
     FieldDef("lead_source", "Source", "single_select", options=SOURCES, position=10),
     FieldDef("tags", "Tags", "multi_select", free_values=True, sortable=False, position=11),
     FieldDef("birthday", "Birthday", "date", position=12),
@@ -60,8 +102,16 @@ CONTACT_FIELDS = [
 
 COMPANY_FIELDS = [
     FieldDef("name", "Name", "text", required=True, searchable=True, position=1),
-    FieldDef("domain", "Domain", "text", max_length=253, unique=True, searchable=True, position=2,
-             help_text="Website domain, e.g. acme.com: used to match people and leads to the company"),
+    FieldDef(
+        "domain",
+        "Domain",
+        "text",
+        max_length=253,
+        unique=True,
+        searchable=True,
+        position=2,
+        help_text="Website domain, e.g. acme.com: used to match people and leads to the company",
+    ),
     FieldDef("industry", "Industry", "single_select", options=INDUSTRIES, position=3),
     FieldDef("employee_count", "Employees", "number", integer=True, position=4),
     FieldDef("annual_revenue", "Annual revenue", "currency", position=5),
@@ -105,8 +155,9 @@ def _company_rules(session: Session, actor: Actor, view: ObjectView, cleaned: Cl
         seen, current = set(), parent
         while current is not None and current not in seen:
             if current == record.id:
-                cleaned.errors.append(FieldError("parent_company_id", "would make a company its own ancestor",
-                                                 "cycle"))
+                cleaned.errors.append(
+                    FieldError("parent_company_id", "would make a company its own ancestor", "cycle")
+                )
                 break
             seen.add(current)
             current = session.scalar(select(Company.parent_company_id).where(Company.id == current))
@@ -124,18 +175,38 @@ def _subsidiaries(record_id: int) -> Any:
     return Company.parent_company_id == record_id
 
 
-CONTACTS = registry.register(ObjectDef(
-    name="contacts", label="Contacts", singular="Contact", model=Contact, fields=CONTACT_FIELDS,
-    title_fields=("first_name", "last_name"), subtitle_fields=("email", "job_title"),
-    default_sort=("-created_at",), icon="user", before_save=_contact_rules,
-    related=[{"name": "companies", "object": "companies", "label": "Companies",
-              "where": _companies_of_contact}],
-))
-COMPANIES = registry.register(ObjectDef(
-    name="companies", label="Companies", singular="Company", model=Company, fields=COMPANY_FIELDS,
-    title_fields=("name",), subtitle_fields=("domain", "industry"), default_sort=("name",), icon="building",
-    before_save=_company_rules,
-    related=[{"name": "contacts", "object": "contacts", "label": "People", "where": _people_of_company},
-             {"name": "subsidiaries", "object": "companies", "label": "Subsidiaries",
-              "where": _subsidiaries}],
-))
+CONTACTS = registry.register(
+    ObjectDef(
+        name="contacts",
+        label="Contacts",
+        singular="Contact",
+        model=Contact,
+        fields=CONTACT_FIELDS,
+        title_fields=("first_name", "last_name"),
+        subtitle_fields=("email", "job_title"),
+        default_sort=("-created_at",),
+        icon="user",
+        before_save=_contact_rules,
+        related=[
+            {"name": "companies", "object": "companies", "label": "Companies", "where": _companies_of_contact}
+        ],
+    )
+)
+COMPANIES = registry.register(
+    ObjectDef(
+        name="companies",
+        label="Companies",
+        singular="Company",
+        model=Company,
+        fields=COMPANY_FIELDS,
+        title_fields=("name",),
+        subtitle_fields=("domain", "industry"),
+        default_sort=("name",),
+        icon="building",
+        before_save=_company_rules,
+        related=[
+            {"name": "contacts", "object": "contacts", "label": "People", "where": _people_of_company},
+            {"name": "subsidiaries", "object": "companies", "label": "Subsidiaries", "where": _subsidiaries},
+        ],
+    )
+)

@@ -55,8 +55,9 @@ def _visible_company(session: Session, actor: Actor, company_id: int, field: str
     try:
         return fetch(session, actor, load_view(session, "companies"), company_id)
     except Exception as exc:
-        raise ValidationFailed([FieldError(field, f"no company #{company_id} that you can see",
-                                           "invalid_reference")]) from exc
+        raise ValidationFailed(
+            [FieldError(field, f"no company #{company_id} that you can see", "invalid_reference")]
+        ) from exc
 
 
 def list_links(session: Session, actor: Actor, contact_id: int) -> list[dict[str, Any]]:
@@ -66,9 +67,12 @@ def list_links(session: Session, actor: Actor, contact_id: int) -> list[dict[str
     if not actor.can("companies", "read"):
         return out
     view = load_view(session, "companies")
-    stmt = (select(ContactCompany, Company).join(Company, Company.id == ContactCompany.company_id)
-            .where(ContactCompany.contact_id == contact_id, Company.deleted_at.is_(None))
-            .order_by(ContactCompany.is_primary.desc(), ContactCompany.id))
+    stmt = (
+        select(ContactCompany, Company)
+        .join(Company, Company.id == ContactCompany.company_id)
+        .where(ContactCompany.contact_id == contact_id, Company.deleted_at.is_(None))
+        .order_by(ContactCompany.is_primary.desc(), ContactCompany.id)
+    )
     clause = visible_clause(session, actor, view)
     if clause is not None:
         stmt = stmt.where(clause)
@@ -78,28 +82,39 @@ def list_links(session: Session, actor: Actor, contact_id: int) -> list[dict[str
 
 
 def _set_primary(session: Session, link: ContactCompany) -> None:
-    session.execute(update(ContactCompany).where(ContactCompany.contact_id == link.contact_id,
-                                                 ContactCompany.id != link.id).values(is_primary=False))
+    session.execute(
+        update(ContactCompany)
+        .where(ContactCompany.contact_id == link.contact_id, ContactCompany.id != link.id)
+        .values(is_primary=False)
+    )
 
 
 def link(session: Session, actor: Actor, contact_id: int, data: Any) -> dict[str, Any]:
     values = _clean(data, partial=False)
     _writable_contact(session, actor, contact_id)
     _visible_company(session, actor, values["company_id"])
-    exists = session.scalar(select(ContactCompany).where(ContactCompany.contact_id == contact_id,
-                                                         ContactCompany.company_id == values["company_id"]))
+    exists = session.scalar(
+        select(ContactCompany).where(
+            ContactCompany.contact_id == contact_id, ContactCompany.company_id == values["company_id"]
+        )
+    )
     if exists is not None:
         raise Conflict("This person is already linked to this company")
     first = session.scalar(select(ContactCompany.id).where(ContactCompany.contact_id == contact_id)) is None
-    row = ContactCompany(contact_id=contact_id, company_id=values["company_id"], role=values.get("role"),
-                         is_primary=values.get("is_primary", first))
+    row = ContactCompany(
+        contact_id=contact_id,
+        company_id=values["company_id"],
+        role=values.get("role"),
+        is_primary=values.get("is_primary", first),
+    )
     session.add(row)
     session.flush()
     if row.is_primary:
         _set_primary(session, row)
     record_change(session, actor, "contacts", contact_id, "link", {"companies": [None, row.as_dict()]})
-    record_change(session, actor, "companies", row.company_id, "link", {"contacts": [None, row.as_dict()]},
-                  event=False)
+    record_change(
+        session, actor, "companies", row.company_id, "link", {"contacts": [None, row.as_dict()]}, event=False
+    )
     return row.as_dict()
 
 
@@ -111,14 +126,19 @@ def _existing(session: Session, actor: Actor, contact_id: int, company_id: int) 
         # A link to a company out of reach is itself out of reach: the same 404 as no link at all, so the
         # answer never tells whether this person is linked to a company the caller cannot see.
         raise NotFound("Link") from exc
-    row = session.scalar(select(ContactCompany).where(ContactCompany.contact_id == contact_id,
-                                                      ContactCompany.company_id == company_id))
+    row = session.scalar(
+        select(ContactCompany).where(
+            ContactCompany.contact_id == contact_id, ContactCompany.company_id == company_id
+        )
+    )
     if row is None:
         raise NotFound("Link")
     return row
 
 
-def update_link(session: Session, actor: Actor, contact_id: int, company_id: int, data: Any) -> dict[str, Any]:
+def update_link(
+    session: Session, actor: Actor, contact_id: int, company_id: int, data: Any
+) -> dict[str, Any]:
     values = _clean(data, partial=True)
     row = _existing(session, actor, contact_id, company_id)
     before = row.as_dict()
@@ -138,4 +158,6 @@ def unlink(session: Session, actor: Actor, contact_id: int, company_id: int) -> 
     session.delete(row)
     session.flush()
     record_change(session, actor, "contacts", contact_id, "unlink", {"companies": [before, None]})
-    record_change(session, actor, "companies", company_id, "unlink", {"contacts": [before, None]}, event=False)
+    record_change(
+        session, actor, "companies", company_id, "unlink", {"contacts": [before, None]}, event=False
+    )

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
     )
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
-    secret_key: str = "dev-insecure-change-me"
+    secret_key: str = "dev-insecure-change-me"  # noqa: S105 - a dev default; production sets SEXTANT_SECRET_KEY
     session_days: int = 14
     token_hours: int = 12
     cookie_secure: bool = False

@@ -47,8 +47,9 @@ def _clean_options(raw: Any, errors: list[FieldError]) -> list[dict[str, Any]] |
         value = item["value"].strip()
         label = item.get("label") if isinstance(item.get("label"), str) and item["label"].strip() else value
         if len(value) > 100 or len(label) > 120:
-            errors.append(FieldError(f"options[{i}]", "value at most 100, label at most 120 characters",
-                                     "too_long"))
+            errors.append(
+                FieldError(f"options[{i}]", "value at most 100, label at most 120 characters", "too_long")
+            )
             continue
         if value in seen:
             errors.append(FieldError(f"options[{i}]", f"duplicate option '{value}'", "duplicate"))
@@ -61,8 +62,9 @@ def _clean_options(raw: Any, errors: list[FieldError]) -> list[dict[str, Any]] |
     return out
 
 
-def _check_default(ftype: str, default: Any, options: list[dict[str, Any]] | None,
-                   errors: list[FieldError]) -> Any:
+def _check_default(
+    ftype: str, default: Any, options: list[dict[str, Any]] | None, errors: list[FieldError]
+) -> Any:
     if default is None:
         return None
     if ftype == "reference":
@@ -76,8 +78,14 @@ def _check_default(ftype: str, default: Any, options: list[dict[str, Any]] | Non
 
 
 def field_dict(cf: CustomField) -> dict[str, Any]:
-    return {**cf.to_field_def().describe("edit"), "id": cf.id, "retired": cf.retired_at is not None,
-            "retired_at": cf.retired_at, "object": cf.object_name, "position": cf.position}
+    return {
+        **cf.to_field_def().describe("edit"),
+        "id": cf.id,
+        "retired": cf.retired_at is not None,
+        "retired_at": cf.retired_at,
+        "object": cf.object_name,
+        "position": cf.position,
+    }
 
 
 def create_field(session: Session, actor: Actor, object_name: str, data: Any) -> CustomField:
@@ -90,14 +98,19 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
     errors += [FieldError(k, f"unknown property '{k}'", "unknown_field") for k in data if k not in allowed]
     name, ftype = data.get("name"), data.get("type")
     if not isinstance(name, str) or not NAME_RE.match(name):
-        errors.append(FieldError("name", "lowercase letters, digits and _, 2-63 long, starting with a letter",
-                                 "invalid"))
+        errors.append(
+            FieldError(
+                "name", "lowercase letters, digits and _, 2-63 long, starting with a letter", "invalid"
+            )
+        )
     elif name in objdef.standard() or name in SYSTEM_COLUMNS or name in ("deleted_at", "custom"):
         errors.append(FieldError("name", f"'{name}' is a built-in field of {object_name}", "duplicate"))
-    elif session.scalar(select(CustomField.id).where(CustomField.object_name == object_name,
-                                                     CustomField.name == name)):
-        errors.append(FieldError("name", f"'{name}' already exists on {object_name} (maybe retired)",
-                                 "duplicate"))
+    elif session.scalar(
+        select(CustomField.id).where(CustomField.object_name == object_name, CustomField.name == name)
+    ):
+        errors.append(
+            FieldError("name", f"'{name}' already exists on {object_name} (maybe retired)", "duplicate")
+        )
     if not isinstance(ftype, str) or ftype not in ft.FIELD_TYPES:
         errors.append(FieldError("type", f"must be one of: {', '.join(ft.FIELD_TYPES)}", "invalid_choice"))
         ftype = None
@@ -112,34 +125,52 @@ def create_field(session: Session, actor: Actor, object_name: str, data: Any) ->
     reference = data.get("reference")
     if ftype == "reference":
         if not isinstance(reference, str) or not (registry.has(reference) or reference == "users"):
-            errors.append(FieldError("reference", "must name an object (e.g. companies, users)",
-                                     "invalid_choice"))
+            errors.append(
+                FieldError("reference", "must name an object (e.g. companies, users)", "invalid_choice")
+            )
     elif reference is not None:
         errors.append(FieldError("reference", "only reference fields point to an object", "invalid"))
     unique = data.get("unique", False)
     if not isinstance(unique, bool) or (unique and ftype is not None and ftype not in UNIQUE_TYPES):
-        errors.append(FieldError("unique", f"only {', '.join(sorted(UNIQUE_TYPES))} fields can be unique",
-                                 "invalid"))
+        errors.append(
+            FieldError("unique", f"only {', '.join(sorted(UNIQUE_TYPES))} fields can be unique", "invalid")
+        )
     errors += _common(data)
     if errors:
         raise ValidationFailed(errors)
     count = session.query(CustomField).filter(CustomField.object_name == object_name).count()
     if count >= MAX_CUSTOM_FIELDS:
-        raise ValidationFailed([FieldError("name", f"at most {MAX_CUSTOM_FIELDS} custom fields per object",
-                                           "limit")])
+        raise ValidationFailed(
+            [FieldError("name", f"at most {MAX_CUSTOM_FIELDS} custom fields per object", "limit")]
+        )
     default = _check_default(ftype, data.get("default"), options, errors)
     if errors:
         raise ValidationFailed(errors)
-    cf = CustomField(object_name=object_name, name=name, label=label.strip(), type=ftype,
-                     required=bool(data.get("required", False)), unique=unique, options=options,
-                     default=default,
-                     help_text=data.get("help_text") or "", reference=reference,
-                     max_length=data.get("max_length"), position=data.get("position", count),
-                     section=data.get("section") or "Custom fields")
+    cf = CustomField(
+        object_name=object_name,
+        name=name,
+        label=label.strip(),
+        type=ftype,
+        required=bool(data.get("required", False)),
+        unique=unique,
+        options=options,
+        default=default,
+        help_text=data.get("help_text") or "",
+        reference=reference,
+        max_length=data.get("max_length"),
+        position=data.get("position", count),
+        section=data.get("section") or "Custom fields",
+    )
     session.add(cf)
     session.flush()
-    record_change(session, actor, "custom_fields", cf.id, "create",
-                  {"object": [None, object_name], "name": [None, name], "type": [None, ftype]})
+    record_change(
+        session,
+        actor,
+        "custom_fields",
+        cf.id,
+        "create",
+        {"object": [None, object_name], "name": [None, name], "type": [None, ftype]},
+    )
     return cf
 
 
@@ -159,8 +190,11 @@ def _bad_text(value: Any) -> bool:
 
 def _common(data: dict[str, Any]) -> list[FieldError]:
     # NUL and lone surrogates cannot be stored (label, help text, options); a default is checked as a value.
-    errors = [FieldError(key, "must not contain NUL or invalid Unicode characters", "invalid")
-              for key, value in data.items() if key not in ("name", "default") and _bad_text(value)]
+    errors = [
+        FieldError(key, "must not contain NUL or invalid Unicode characters", "invalid")
+        for key, value in data.items()
+        if key not in ("name", "default") and _bad_text(value)
+    ]
     for key, kind, limit in (("help_text", str, 2000), ("section", str, 120)):
         value = data.get(key)
         if value is not None and (not isinstance(value, kind) or len(value) > limit):
@@ -170,16 +204,18 @@ def _common(data: dict[str, Any]) -> list[FieldError]:
             errors.append(FieldError(key, "expected true or false", "type"))
     for key, lo, hi in (("position", 0, 100_000), ("max_length", 1, 100_000)):
         value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not lo <= value <= hi):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi
+        ):
             errors.append(FieldError(key, f"expected a whole number {lo}..{hi}", "type"))
     return errors
 
 
 def get_field(session: Session, object_name: str, name: str) -> CustomField:
     registry.get(object_name)
-    cf = session.scalar(select(CustomField).where(CustomField.object_name == object_name,
-                                                  CustomField.name == name))
+    cf = session.scalar(
+        select(CustomField).where(CustomField.object_name == object_name, CustomField.name == name)
+    )
     if cf is None:
         raise NotFound(f"Custom field '{name}'")
     return cf
@@ -190,13 +226,17 @@ def update_field(session: Session, actor: Actor, object_name: str, name: str, da
     cf = get_field(session, object_name, name)
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("body", "expected a JSON object", "type")])
-    errors = [FieldError(k, "cannot be changed after creation (API names and types are stable)", "read_only")
-              if k in ("name", "type", "reference", "unique") else FieldError(k, f"unknown property '{k}'",
-                                                                              "unknown_field")
-              for k in data if k not in EDITABLE]
+    errors = [
+        FieldError(k, "cannot be changed after creation (API names and types are stable)", "read_only")
+        if k in ("name", "type", "reference", "unique")
+        else FieldError(k, f"unknown property '{k}'", "unknown_field")
+        for k in data
+        if k not in EDITABLE
+    ]
     errors += _common(data)
-    if "label" in data and (not isinstance(data["label"], str) or not data["label"].strip()
-                            or len(data["label"]) > 120):
+    if "label" in data and (
+        not isinstance(data["label"], str) or not data["label"].strip() or len(data["label"]) > 120
+    ):
         errors.append(FieldError("label", "is required (at most 120 characters)", "required"))
     options = cf.options
     if "options" in data:

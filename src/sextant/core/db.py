@@ -96,11 +96,14 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sextant_write", True)
-                                else "BEGIN")
+            conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get("sextant_write", True) else "BEGIN"
+            )
 
         return engine
-    return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    return create_engine(
+        url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs
+    )
 
 
 _engine: Engine | None = None

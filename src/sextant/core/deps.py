@@ -17,7 +17,6 @@ from sextant.core.db import new_session
 from sextant.core.errors import Unauthorized
 from sextant.core.permissions import Actor
 
-
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

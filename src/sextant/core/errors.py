@@ -43,7 +43,7 @@ class DomainError(Exception):
         return body
 
 
-def ValidationFailed(errors: list[FieldError], detail: str | None = None) -> DomainError:  # noqa: N802
+def ValidationFailed(errors: list[FieldError], detail: str | None = None) -> DomainError:
     first = errors[0] if errors else None
     return DomainError(
         detail=detail or (f"{first.field}: {first.message}" if first else "Invalid input"),
@@ -58,23 +58,23 @@ def field_error(field_name: str, message: str, code: str = "invalid") -> DomainE
     return ValidationFailed([FieldError(field_name, message, code)])
 
 
-def NotFound(what: str = "Record") -> DomainError:  # noqa: N802
+def NotFound(what: str = "Record") -> DomainError:
     return DomainError(detail=f"{what} not found", status=404, title="Not found", type_slug="not-found")
 
 
-def Forbidden(detail: str = "You do not have permission to do this") -> DomainError:  # noqa: N802
+def Forbidden(detail: str = "You do not have permission to do this") -> DomainError:
     return DomainError(detail=detail, status=403, title="Forbidden", type_slug="forbidden")
 
 
-def Unauthorized(detail: str = "Authentication required") -> DomainError:  # noqa: N802
+def Unauthorized(detail: str = "Authentication required") -> DomainError:
     return DomainError(detail=detail, status=401, title="Unauthorized", type_slug="unauthorized")
 
 
-def Conflict(detail: str, **extra: Any) -> DomainError:  # noqa: N802
+def Conflict(detail: str, **extra: Any) -> DomainError:
     return DomainError(detail=detail, status=409, title="Conflict", type_slug="conflict", extra=extra)
 
 
-def TooManyRequests(detail: str, retry_after: int) -> DomainError:  # noqa: N802
+def TooManyRequests(detail: str, retry_after: int) -> DomainError:
     return DomainError(
         detail=detail,
         status=429,

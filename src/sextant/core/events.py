@@ -97,8 +97,14 @@ def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
         if offset is None:
             session.rollback()
             return 0
-        events = list(session.scalars(select(OutboxEvent).where(OutboxEvent.id > offset.last_event_id)
-                                      .order_by(OutboxEvent.id).limit(batch)))
+        events = list(
+            session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.id > offset.last_event_id)
+                .order_by(OutboxEvent.id)
+                .limit(batch)
+            )
+        )
         expected = offset.last_event_id + 1
         for event in events:
             if event.id != expected and utcnow() - event.created_at < GAP_GRACE:
@@ -126,8 +132,9 @@ def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
     finally:
         session.close()
     if failure is not None:
-        log.error("subscriber %s failed on an event; it is retried on the next dispatch", sub.name,
-                  exc_info=failure)
+        log.error(
+            "subscriber %s failed on an event; it is retried on the next dispatch", sub.name, exc_info=failure
+        )
         raise failure
     return handled
 
@@ -164,5 +171,12 @@ class DispatcherThread(threading.Thread):
 
 
 def event_dict(event: OutboxEvent) -> dict[str, Any]:
-    return {"id": event.id, "type": event.type, "object": event.object_name, "record_id": event.record_id,
-            "actor_id": event.actor_id, "created_at": event.created_at, "payload": event.payload}
+    return {
+        "id": event.id,
+        "type": event.type,
+        "object": event.object_name,
+        "record_id": event.record_id,
+        "actor_id": event.actor_id,
+        "created_at": event.created_at,
+        "payload": event.payload,
+    }

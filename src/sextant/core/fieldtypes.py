@@ -181,9 +181,15 @@ def option_values(options: list[dict[str, Any]] | None) -> list[str]:
     return [str(o["value"]) for o in (options or [])]
 
 
-def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = None,
-           max_length: int | None = None,
-           free_values: bool = False, phone_region: str = "US") -> Any:
+def coerce(
+    ftype: str,
+    value: Any,
+    *,
+    options: list[dict[str, Any]] | None = None,
+    max_length: int | None = None,
+    free_values: bool = False,
+    phone_region: str = "US",
+) -> Any:
     """Validate and normalise one value for a field type. None stays None (required-ness is checked
     elsewhere).
 
@@ -237,8 +243,9 @@ def coerce(ftype: str, value: Any, *, options: list[dict[str, Any]] | None = Non
                 raise ValueError_("each value must be at most 100 characters", "too_long")
             check_text(item)
             if not free_values and item not in option_values(options):
-                raise ValueError_(f"{item!r} is not one of: {', '.join(option_values(options))}",
-                                  "invalid_choice")
+                raise ValueError_(
+                    f"{item!r} is not one of: {', '.join(option_values(options))}", "invalid_choice"
+                )
             cleaned.append(item)
         if len(cleaned) > 100:
             raise ValueError_("at most 100 values", "too_long")

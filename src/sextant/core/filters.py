@@ -51,9 +51,23 @@ OPS_BY_TYPE: dict[str, set[str]] = {
 ALL_OPS = sorted(set().union(*OPS_BY_TYPE.values()))
 MAX_DURATION = timedelta(days=365 * 1000)
 UNITS = {"minutes", "hours", "days", "weeks", "months", "years"}
-PERIODS = {"today", "yesterday", "tomorrow", "this_week", "last_week", "next_week", "this_month",
-           "last_month", "next_month", "this_quarter", "last_quarter", "next_quarter", "this_year",
-           "last_year", "next_year"}
+PERIODS = {
+    "today",
+    "yesterday",
+    "tomorrow",
+    "this_week",
+    "last_week",
+    "next_week",
+    "this_month",
+    "last_month",
+    "next_month",
+    "this_quarter",
+    "last_quarter",
+    "next_quarter",
+    "this_year",
+    "last_year",
+    "next_year",
+}
 
 
 class _Compiler:
@@ -91,8 +105,9 @@ class _Compiler:
             return not_(func.coalesce(inner, false(), type_=Boolean))
         if "field" in node and "op" in node and keys <= {"field", "op", "value"}:
             return self.condition(node, path)
-        return self.fail(path,
-                         "expected {field, op, value} or a group {and: [...]}, {or: [...]}, {not: {...}}")
+        return self.fail(
+            path, "expected {field, op, value} or a group {and: [...]}, {or: [...]}, {not: {...}}"
+        )
 
     def fail(self, path: str, message: str, code: str = "invalid_filter") -> ColumnElement[bool]:
         self.errors.append(FieldError(path, message, code))
@@ -114,8 +129,11 @@ class _Compiler:
         allowed = OPS_BY_TYPE.get(fdef.type, COMMON_OPS)
         if op not in allowed:
             return self.fail(
-                f"{path}.op", f"operator '{op}' does not apply to {fdef.type} field '{name}'; use one of: "
-                f"{', '.join(sorted(allowed))}", "unknown_operator")
+                f"{path}.op",
+                f"operator '{op}' does not apply to {fdef.type} field '{name}'; use one of: "
+                f"{', '.join(sorted(allowed))}",
+                "unknown_operator",
+            )
         try:
             return self.build(fdef, op, node.get("value"), f"{path}.value")
         except ft.ValueError_ as exc:
@@ -179,8 +197,12 @@ class _Compiler:
                 raise ft.ValueError_("expected a non-empty string")
             ft.check_text(raw)
             needle = _escape_like(raw.strip().lower())
-            pattern = {"contains": f"%{needle}%", "not_contains": f"%{needle}%", "starts_with": f"{needle}%",
-                       "ends_with": f"%{needle}"}[op]
+            pattern = {
+                "contains": f"%{needle}%",
+                "not_contains": f"%{needle}%",
+                "starts_with": f"{needle}%",
+                "ends_with": f"%{needle}",
+            }[op]
             match = func.lower(col).like(pattern, escape="\\")
             return or_(not_(match), col.is_(None)) if op == "not_contains" else match
         value = self.value(fdef, raw)
@@ -196,8 +218,9 @@ class _Compiler:
             return not_(has_any) if op == "is_empty" else has_any
         values = raw if op in ("in", "not_in") else [raw]
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-            raise ft.ValueError_("expected a string" if op.endswith("contains")
-                                 else "expected a list of strings")
+            raise ft.ValueError_(
+                "expected a string" if op.endswith("contains") else "expected a list of strings"
+            )
         for v in values:
             ft.check_text(v)
         any_of = or_(false(), *[self.array_has(fdef, v) for v in values])
@@ -214,8 +237,11 @@ class _Compiler:
             # A typed literal: cast(json.dumps(...), JSONB) would serialise the text again (a JSON string).
             contains = doc.op("@>", return_type=Boolean)(literal([value], type_=JSONB))
             return func.coalesce(contains, false(), type_=Boolean)
-        source = func.json_each(model.custom, f'$."{fdef.name}"') if fdef.custom else func.json_each(
-            getattr(model, fdef.name))
+        source = (
+            func.json_each(model.custom, f'$."{fdef.name}"')
+            if fdef.custom
+            else func.json_each(getattr(model, fdef.name))
+        )
         each = source.table_valued("value")
         stmt = select(literal(1)).select_from(each)
         if value is not None:
@@ -331,15 +357,24 @@ def parse_filter_param(raw: str | None) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ValidationFailed([FieldError("filter", f"not valid JSON: {exc.msg}",
-                                           "malformed_json")]) from exc
+        raise ValidationFailed(
+            [FieldError("filter", f"not valid JSON: {exc.msg}", "malformed_json")]
+        ) from exc
     except RecursionError as exc:  # thousands of nested brackets: refuse before the compiler sees them
-        raise ValidationFailed([FieldError("filter", f"filter nesting deeper than {MAX_DEPTH}",
-                                           "invalid_filter")]) from exc
+        raise ValidationFailed(
+            [FieldError("filter", f"filter nesting deeper than {MAX_DEPTH}", "invalid_filter")]
+        ) from exc
 
 
-def compile_filter(view: ObjectView, actor: Actor, node: Any, dialect: str, *, now: datetime | None = None,
-                   path: str = "filter") -> ColumnElement[bool] | None:
+def compile_filter(
+    view: ObjectView,
+    actor: Actor,
+    node: Any,
+    dialect: str,
+    *,
+    now: datetime | None = None,
+    path: str = "filter",
+) -> ColumnElement[bool] | None:
     if node is None or node == {} or node == []:
         return None
     compiler = _Compiler(view, actor, dialect, now, path)

@@ -31,8 +31,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["field", "message", "code"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"},
-                               "code": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
             },
         },
     },
@@ -41,11 +44,18 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
-                    409: "Conflict (stale version or duplicate value)", 422: "Validation failed",
-                    429: "Too many requests"}
-    return {c: {"description": descriptions[c], "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}}
-            for c in codes}
+    descriptions = {
+        400: "Bad request",
+        401: "Not signed in",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict (stale version or duplicate value)",
+        422: "Validation failed",
+        429: "Too many requests",
+    }
+    return {
+        c: {"description": descriptions[c], "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}} for c in codes
+    }
 
 
 STANDARD_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 429)
@@ -68,8 +78,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
 def refused_value(exc: BaseException) -> FieldError | None:
     """When the database refused a value the request carried — an integer beyond an INTEGER column or a NUL
     byte in text — the client's error to report (422), not a crash. Anything else is None."""
-    too_large = FieldError("request", "a number is too large (ids and whole numbers are 32-bit)",
-                           "out_of_range")
+    too_large = FieldError(
+        "request", "a number is too large (ids and whole numbers are 32-bit)", "out_of_range"
+    )
     if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
         return too_large
     if isinstance(exc, DataError):
@@ -98,8 +109,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        err = DomainError(detail=str(exc.detail), status=exc.status_code, title=str(exc.detail),
-                          type_slug=f"http-{exc.status_code}")
+        err = DomainError(
+            detail=str(exc.detail),
+            status=exc.status_code,
+            title=str(exc.detail),
+            type_slug=f"http-{exc.status_code}",
+        )
         return problem(exc.status_code, err.as_problem(request.url.path), getattr(exc, "headers", None))
 
     @app.exception_handler(OverflowError)
@@ -115,6 +130,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = DomainError(detail="Internal error; it has been logged", status=500, title="Internal error",
-                          type_slug="internal")
+        err = DomainError(
+            detail="Internal error; it has been logged",
+            status=500,
+            title="Internal error",
+            type_slug="internal",
+        )
         return problem(500, err.as_problem(request.url.path))

@@ -54,27 +54,42 @@ def record_schema(objdef: ObjectDef) -> dict[str, Any]:
     props["id"] = {"type": "integer"}
     props["version"] = {"type": "integer"}
     props["deleted_at"] = {"type": "string", "format": "date-time"}
-    return {"type": "object", "title": objdef.singular, "required": ["id", "version"], "properties": props,
-            "additionalProperties": True,
-            "description": "Fields the caller may read; custom fields appear as extra properties."}
+    return {
+        "type": "object",
+        "title": objdef.singular,
+        "required": ["id", "version"],
+        "properties": props,
+        "additionalProperties": True,
+        "description": "Fields the caller may read; custom fields appear as extra properties.",
+    }
 
 
 def input_schema(objdef: ObjectDef, bulk_update: bool = False) -> dict[str, Any]:
     props = {f.name: field_schema(f, True) for f in objdef.fields if not f.system or f.name == "owner_id"}
     schema: dict[str, Any] = {
-        "type": "object", "title": f"{objdef.singular} input", "properties": props,
+        "type": "object",
+        "title": f"{objdef.singular} input",
+        "properties": props,
         "additionalProperties": True,
-        "description": "Built-in and custom fields by API name; unknown names are refused."}
+        "description": "Built-in and custom fields by API name; unknown names are refused.",
+    }
     if bulk_update:
-        props = dict(props, id={"type": "integer", "minimum": 1, "maximum": ft.MAX_INTEGER},
-                     version={"type": "integer"})
+        props = dict(
+            props,
+            id={"type": "integer", "minimum": 1, "maximum": ft.MAX_INTEGER},
+            version={"type": "integer"},
+        )
         schema = dict(schema, properties=props, required=["id"])
     return schema
 
 
 def page_schema(objdef: ObjectDef) -> dict[str, Any]:
-    return {"type": "object", "required": ["items"], "properties": {
-        "items": {"type": "array", "items": record_schema(objdef)},
-        "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-        "total": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
-    }}
+    return {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {"type": "array", "items": record_schema(objdef)},
+            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "total": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        },
+    }

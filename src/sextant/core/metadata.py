@@ -189,8 +189,11 @@ def sharing_for(session: Session, object_name: str) -> str:
 
 
 def custom_fields(session: Session, object_name: str, include_retired: bool = False) -> list[CustomField]:
-    stmt = select(CustomField).where(CustomField.object_name == object_name).order_by(CustomField.position,
-                                                                                        CustomField.id)
+    stmt = (
+        select(CustomField)
+        .where(CustomField.object_name == object_name)
+        .order_by(CustomField.position, CustomField.id)
+    )
     if not include_retired:
         stmt = stmt.where(CustomField.retired_at.is_(None))
     return list(session.scalars(stmt))
@@ -221,9 +224,12 @@ def load_view(session: Session, name: str) -> ObjectView:
     retired = set()
     # Every request needs this: the OWD and the custom fields come back in one round trip.
     rows = session.execute(
-        select(ObjectSetting.sharing, CustomField).select_from(ObjectSetting)
+        select(ObjectSetting.sharing, CustomField)
+        .select_from(ObjectSetting)
         .outerjoin(CustomField, CustomField.object_name == ObjectSetting.object_name)
-        .where(ObjectSetting.object_name == name).order_by(CustomField.position, CustomField.id)).all()
+        .where(ObjectSetting.object_name == name)
+        .order_by(CustomField.position, CustomField.id)
+    ).all()
     if rows:
         sharing, found = rows[0][0], [cf for _sharing, cf in rows if cf is not None]
     else:  # no settings row yet (an object registered after the last start-up)

@@ -29,9 +29,15 @@ class SharingIn(BaseModel):
 def describe_object(view: ObjectView, actor: Actor, with_fields: bool) -> dict[str, Any]:
     objdef = view.objdef
     out: dict[str, Any] = {
-        "name": objdef.name, "label": objdef.label, "singular": objdef.singular, "icon": objdef.icon,
-        "title_fields": list(objdef.title_fields), "subtitle_fields": list(objdef.subtitle_fields),
-        "default_sort": list(objdef.default_sort), "sharing": view.sharing, "searchable": objdef.searchable,
+        "name": objdef.name,
+        "label": objdef.label,
+        "singular": objdef.singular,
+        "icon": objdef.icon,
+        "title_fields": list(objdef.title_fields),
+        "subtitle_fields": list(objdef.subtitle_fields),
+        "default_sort": list(objdef.default_sort),
+        "sharing": view.sharing,
+        "searchable": objdef.searchable,
         "actions": [a for a in ACTIONS if actor.can(objdef.name, a)],
         "related": [{"name": r["name"], "object": r["object"], "label": r["label"]} for r in objdef.related],
     }
@@ -47,8 +53,11 @@ def describe_object(view: ObjectView, actor: Actor, with_fields: bool) -> dict[s
 
 @router.get("/objects", summary="Objects this user may read")
 def objects(session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
-    return [describe_object(load_view(session, o.name), actor, False) for o in registry.all()
-            if actor.can(o.name, "read")]
+    return [
+        describe_object(load_view(session, o.name), actor, False)
+        for o in registry.all()
+        if actor.can(o.name, "read")
+    ]
 
 
 @router.get("/objects/{object_name}", summary="An object with the fields this user may read")
@@ -73,19 +82,26 @@ def list_custom(object_name: str, session: SessionDep, actor: ActorDep) -> list[
 
 
 @router.post("/objects/{object_name}/fields", status_code=201, summary="Add a custom field (admin)")
-def add_field(object_name: str, session: SessionDep, actor: ActorDep,
-              body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+def add_field(
+    object_name: str, session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
     return customfields.field_dict(customfields.create_field(session, actor, object_name, body))
 
 
 @router.patch("/objects/{object_name}/fields/{field_name}", summary="Relabel or reconfigure a custom field")
-def edit_field(object_name: str, field_name: str, session: SessionDep, actor: ActorDep,
-               body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+def edit_field(
+    object_name: str,
+    field_name: str,
+    session: SessionDep,
+    actor: ActorDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
     return customfields.field_dict(customfields.update_field(session, actor, object_name, field_name, body))
 
 
-@router.post("/objects/{object_name}/fields/{field_name}/retire",
-             summary="Retire a custom field (keeps data)")
+@router.post(
+    "/objects/{object_name}/fields/{field_name}/retire", summary="Retire a custom field (keeps data)"
+)
 def retire(object_name: str, field_name: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     return customfields.field_dict(customfields.retire_field(session, actor, object_name, field_name, True))
 

@@ -48,8 +48,9 @@ def parse_sort(view: ObjectView, actor: Actor, raw: str | list[str] | None, dial
         name = item.lstrip("-+")
         fdef = view.fields.get(name)
         if fdef is None or actor.field_level(view.name, name) == "hidden":
-            raise ValidationFailed([FieldError("sort", f"unknown field '{name}' on {view.name}",
-                                               "unknown_field")])
+            raise ValidationFailed(
+                [FieldError("sort", f"unknown field '{name}' on {view.name}", "unknown_field")]
+            )
         if not fdef.sortable or fdef.type == "multi_select":
             raise ValidationFailed([FieldError("sort", f"field '{name}' cannot be sorted", "not_sortable")])
         if name == "id":
@@ -89,8 +90,12 @@ def _from_json(fdef: FieldDef, value: Any) -> Any:
         return None
     if fdef.type in ft.NUMERIC_TYPES or fdef.type == "reference":
         limit = ft.MAX_INTEGER if fdef.integer or fdef.type == "reference" else 2**62
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                or abs(value) > limit:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or abs(value) > limit
+        ):
             raise ft.ValueError_("not a number")
         return value
     if fdef.type == "boolean":
@@ -108,8 +113,10 @@ def _from_json(fdef: FieldDef, value: Any) -> Any:
 
 
 def encode_cursor(keys: list[SortKey], row_values: list[Any]) -> str:
-    payload = {"k": [(k.fdef.name, k.descending) for k in keys], "v": [_jsonable(k.fdef, v) for k, v in
-                                                                       zip(keys, row_values, strict=True)]}
+    payload = {
+        "k": [(k.fdef.name, k.descending) for k in keys],
+        "v": [_jsonable(k.fdef, v) for k, v in zip(keys, row_values, strict=True)],
+    }
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -123,8 +130,9 @@ def cursor_clause(keys: list[SortKey], cursor: str) -> ColumnElement[bool]:
     except Exception as exc:  # any malformed cursor is the client's error, never a 500
         raise ValidationFailed([FieldError("cursor", "malformed cursor", "invalid_cursor")]) from exc
     if signature != [(k.fdef.name, k.descending) for k in keys]:
-        raise ValidationFailed([FieldError("cursor", "cursor was made for another sort order",
-                                           "invalid_cursor")])
+        raise ValidationFailed(
+            [FieldError("cursor", "cursor was made for another sort order", "invalid_cursor")]
+        )
     try:
         values = [_from_json(k.fdef, v) for k, v in zip(keys, values, strict=True)]
     except ft.ValueError_ as exc:

@@ -94,18 +94,35 @@ def default_role_permissions() -> dict[str, dict[str, Any]]:
         # Reps work their own pipeline: people, companies, leads, deals and the activities and tasks on them.
         "sales": {
             "label": "Sales rep",
-            "permissions": {"contacts": crud, "companies": crud, "leads": crud, "deals": crud,
-                            "activities": crud, "tasks": crud, "*": ["read"]},
+            "permissions": {
+                "contacts": crud,
+                "companies": crud,
+                "leads": crud,
+                "deals": crud,
+                "activities": crud,
+                "tasks": crud,
+                "*": ["read"],
+            },
         },
         "marketing": {
             "label": "Marketing",
-            "permissions": {"contacts": [*crud, "export"], "companies": ["read", "create", "edit", "export"],
-                            "leads": [*crud, "export"], "activities": crud, "tasks": crud, "*": ["read"]},
+            "permissions": {
+                "contacts": [*crud, "export"],
+                "companies": ["read", "create", "edit", "export"],
+                "leads": [*crud, "export"],
+                "activities": crud,
+                "tasks": crud,
+                "*": ["read"],
+            },
         },
         "support": {
             "label": "Support agent",
-            "permissions": {"contacts": ["read", "create", "edit"], "companies": ["read"], "activities": crud,
-                            "tasks": crud},
+            "permissions": {
+                "contacts": ["read", "create", "edit"],
+                "companies": ["read"],
+                "activities": crud,
+                "tasks": crud,
+            },
         },
         "read_only": {"label": "Read only", "permissions": {"*": ["read"]}},
     }

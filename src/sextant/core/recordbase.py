@@ -10,23 +10,32 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from sextant.core.db import JSONType, UTCDateTime, utcnow
 
-SYSTEM_COLUMNS = ("id", "owner_id", "created_at", "updated_at", "created_by_id", "updated_by_id", "version",
-                  "deleted_at", "custom")
+SYSTEM_COLUMNS = (
+    "id",
+    "owner_id",
+    "created_at",
+    "updated_at",
+    "created_by_id",
+    "updated_by_id",
+    "version",
+    "deleted_at",
+    "custom",
+)
 
 
 class RecordMixin:
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
     @declared_attr
-    def owner_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def owner_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     @declared_attr
-    def created_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def created_by_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     @declared_attr
-    def updated_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def updated_by_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -36,6 +45,6 @@ class RecordMixin:
     custom: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
 
     @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+    def __mapper_args__(cls) -> dict[str, Any]:
         # The ORM adds "AND version = :old" to every UPDATE: a concurrent writer loses with StaleDataError.
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]

@@ -48,8 +48,14 @@ def dialect_of(session: Session) -> str:
 
 # -- reading -----------------------------------------------------------------------------------------------
 
-def base_query(session: Session, actor: Actor, view: ObjectView, mode: Literal["read", "write"] = "read",
-               deleted: bool = False) -> Any:
+
+def base_query(
+    session: Session,
+    actor: Actor,
+    view: ObjectView,
+    mode: Literal["read", "write"] = "read",
+    deleted: bool = False,
+) -> Any:
     model = view.model
     stmt = select(model).where(model.deleted_at.is_not(None) if deleted else model.deleted_at.is_(None))
     clause = visibility_clause(actor, model.owner_id, view.sharing, mode)
@@ -60,8 +66,15 @@ def visible_clause(session: Session, actor: Actor, view: ObjectView) -> ColumnEl
     return visibility_clause(actor, view.model.owner_id, view.sharing, "read")
 
 
-def fetch(session: Session, actor: Actor, view: ObjectView, record_id: int, *, deleted: bool | None = False,
-          for_write: bool = False) -> Any:
+def fetch(
+    session: Session,
+    actor: Actor,
+    view: ObjectView,
+    record_id: int,
+    *,
+    deleted: bool | None = False,
+    for_write: bool = False,
+) -> Any:
     """The record if the actor may see it, else NotFound (never a hint that it exists)."""
     valid = isinstance(record_id, int) and not isinstance(record_id, bool) and 0 < record_id <= ft.MAX_INTEGER
     record = session.get(view.model, record_id) if valid else None  # an id beyond the column's range: none
@@ -105,8 +118,9 @@ def _select_fields(view: ObjectView, actor: Actor, fields: list[str] | None) -> 
     readable = readable_fields(view, actor)
     unknown = [f for f in fields if f not in readable]
     if unknown:
-        raise ValidationFailed([FieldError("fields", f"unknown field '{u}' on {view.name}", "unknown_field")
-                                for u in unknown])
+        raise ValidationFailed(
+            [FieldError("fields", f"unknown field '{u}' on {view.name}", "unknown_field") for u in unknown]
+        )
     return list(dict.fromkeys(fields))
 
 
@@ -117,16 +131,28 @@ class Page:
     total: int | None
 
 
-def list_records(session: Session, actor: Actor, object_name: str, *, filter: Any = None,
-                 sort: str | list[str] | None = None, limit: int | None = None, cursor: str | None = None,
-                 fields: list[str] | None = None, with_total: bool = False, deleted: bool = False,
-                 extra: ColumnElement[bool] | None = None) -> Page:
+def list_records(
+    session: Session,
+    actor: Actor,
+    object_name: str,
+    *,
+    filter: Any = None,
+    sort: str | list[str] | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    fields: list[str] | None = None,
+    with_total: bool = False,
+    deleted: bool = False,
+    extra: ColumnElement[bool] | None = None,
+) -> Page:
     settings = get_settings()
     view = load_view(session, object_name)
     actor.require(object_name, "read")
     limit = settings.default_page_size if limit is None else limit
     if not (1 <= limit <= settings.max_page_size):
-        raise ValidationFailed([FieldError("limit", f"must be between 1 and {settings.max_page_size}", "range")])
+        raise ValidationFailed(
+            [FieldError("limit", f"must be between 1 and {settings.max_page_size}", "range")]
+        )
     dialect = dialect_of(session)
     only = _select_fields(view, actor, fields)
     stmt = base_query(session, actor, view, deleted=deleted)
@@ -159,8 +185,9 @@ def _default_sort(view: ObjectView, actor: Actor) -> list[str]:
     return kept or ["-id" if keys and keys[-1].startswith("-") else "id"]
 
 
-def get_record(session: Session, actor: Actor, object_name: str, record_id: int,
-               fields: list[str] | None = None) -> dict[str, Any]:
+def get_record(
+    session: Session, actor: Actor, object_name: str, record_id: int, fields: list[str] | None = None
+) -> dict[str, Any]:
     view = load_view(session, object_name)
     actor.require(object_name, "read")
     only = _select_fields(view, actor, fields)
@@ -179,6 +206,7 @@ def count_records(session: Session, actor: Actor, object_name: str, filter: Any 
 
 # -- validation --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Cleaned:
     columns: dict[str, Any]
@@ -195,12 +223,21 @@ class Cleaned:
         return name in self.columns or name in self.custom
 
     def set(self, fdef: FieldDef, value: Any) -> None:
-        (self.custom if fdef.custom else self.columns)[fdef.name] = ft.to_json(fdef.type, value) \
-            if fdef.custom else value
+        (self.custom if fdef.custom else self.columns)[fdef.name] = (
+            ft.to_json(fdef.type, value) if fdef.custom else value
+        )
 
 
-def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, creating: bool,
-                record: Any = None, path: str = "") -> Cleaned:
+def clean_input(
+    session: Session,
+    actor: Actor,
+    view: ObjectView,
+    data: Any,
+    *,
+    creating: bool,
+    record: Any = None,
+    path: str = "",
+) -> Cleaned:
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError(path.rstrip(".") or "body", "expected a JSON object", "type")])
     phone_region = get_settings().default_phone_region
@@ -213,7 +250,9 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
         fdef = view.fields.get(name)
         level = actor.field_level(view.name, name)
         if fdef is None or level == "hidden":
-            cleaned.errors.append(FieldError(where, f"unknown field '{name}' on {view.name}", "unknown_field"))
+            cleaned.errors.append(
+                FieldError(where, f"unknown field '{name}' on {view.name}", "unknown_field")
+            )
             continue
         if fdef.system and name not in WRITABLE_SYSTEM:
             cleaned.errors.append(FieldError(where, "is set by Sextant and cannot be written", "read_only"))
@@ -222,8 +261,14 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
             cleaned.errors.append(FieldError(where, "is read-only for your role", "read_only"))
             continue
         try:
-            value = ft.coerce(fdef.type, raw, options=list(fdef.options) if fdef.options is not None else None,
-                              max_length=fdef.max_length, free_values=fdef.free_values, phone_region=phone_region)
+            value = ft.coerce(
+                fdef.type,
+                raw,
+                options=list(fdef.options) if fdef.options is not None else None,
+                max_length=fdef.max_length,
+                free_values=fdef.free_values,
+                phone_region=phone_region,
+            )
         except ft.ValueError_ as exc:
             cleaned.errors.append(FieldError(where, exc.message, exc.code))
             continue
@@ -233,12 +278,16 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
                 continue
             value = int(value)
         if fdef.integer and value is not None and abs(value) > ft.MAX_INTEGER:  # an INTEGER column
-            cleaned.errors.append(FieldError(where, f"must be between -{ft.MAX_INTEGER} and {ft.MAX_INTEGER}",
-                                             "out_of_range"))
+            cleaned.errors.append(
+                FieldError(where, f"must be between -{ft.MAX_INTEGER} and {ft.MAX_INTEGER}", "out_of_range")
+            )
             continue
         if value is not None and fdef.type == "reference" and not _reference_ok(session, actor, fdef, value):
-            cleaned.errors.append(FieldError(
-                where, f"no {fdef.reference} record #{value} that you can see", "invalid_reference"))
+            cleaned.errors.append(
+                FieldError(
+                    where, f"no {fdef.reference} record #{value} that you can see", "invalid_reference"
+                )
+            )
             continue
         cleaned.set(fdef, value)
     if creating:
@@ -251,8 +300,11 @@ def clean_input(session: Session, actor: Actor, view: ObjectView, data: Any, *, 
             continue
         if actor.field_level(view.name, fdef.name) != "edit":
             continue  # a role is not held to a field it may not write (nor told a hidden one's name)
-        present = cleaned.get(fdef.name) if cleaned.has(fdef.name) else (
-            None if creating else _current(record, fdef))
+        present = (
+            cleaned.get(fdef.name)
+            if cleaned.has(fdef.name)
+            else (None if creating else _current(record, fdef))
+        )
         if present in (None, "", []) and (creating or cleaned.has(fdef.name)):
             cleaned.errors.append(FieldError(f"{path}{fdef.name}", "is required", "required"))
     return cleaned
@@ -280,8 +332,9 @@ def _reference_ok(session: Session, actor: Actor, fdef: FieldDef, value: int) ->
     return True
 
 
-def _check_unique(session: Session, view: ObjectView, cleaned: Cleaned, record_id: int | None,
-                  path: str = "") -> None:
+def _check_unique(
+    session: Session, view: ObjectView, cleaned: Cleaned, record_id: int | None, path: str = ""
+) -> None:
     errors = []
     dialect = dialect_of(session)
     for fdef in view.fields.values():
@@ -295,15 +348,22 @@ def _check_unique(session: Session, view: ObjectView, cleaned: Cleaned, record_i
         if record_id is not None:
             stmt = stmt.where(view.model.id != record_id)
         if session.execute(stmt.limit(1)).first() is not None:
-            errors.append(FieldError(f"{path}{fdef.name}", f"another {view.objdef.singular.lower()} already has "
-                                     f"this {fdef.label.lower()}", "duplicate"))
+            errors.append(
+                FieldError(
+                    f"{path}{fdef.name}",
+                    f"another {view.objdef.singular.lower()} already has this {fdef.label.lower()}",
+                    "duplicate",
+                )
+            )
     if errors:
-        raise DomainError(detail=errors[0].message, status=409, title="Conflict", type_slug="duplicate",
-                          errors=errors)
+        raise DomainError(
+            detail=errors[0].message, status=409, title="Conflict", type_slug="duplicate", errors=errors
+        )
 
 
-def _before_save(session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any,
-                 path: str) -> None:
+def _before_save(
+    session: Session, actor: Actor, view: ObjectView, cleaned: Cleaned, record: Any, path: str
+) -> None:
     """The object's own rules. They name fields as the object knows them ("amount"); inside a bulk call or a
     composite one (a lead conversion's "deal.") their errors get the same prefix as clean_input's."""
     if not view.objdef.before_save:
@@ -321,15 +381,18 @@ def _raise_if(cleaned: Cleaned) -> None:
 
 # -- writing -----------------------------------------------------------------------------------------------
 
-def create_record(session: Session, actor: Actor, object_name: str, data: Any, *, path: str = "",
-                  emit: bool = True) -> dict[str, Any]:
+
+def create_record(
+    session: Session, actor: Actor, object_name: str, data: Any, *, path: str = "", emit: bool = True
+) -> dict[str, Any]:
     view = load_view(session, object_name)
     actor.require(object_name, "create")
     return serialize(view, actor, _create(session, actor, view, data, path=path, emit=emit))
 
 
-def _create(session: Session, actor: Actor, view: ObjectView, data: Any, *, path: str = "",
-            emit: bool = True) -> Any:
+def _create(
+    session: Session, actor: Actor, view: ObjectView, data: Any, *, path: str = "", emit: bool = True
+) -> Any:
     cleaned = clean_input(session, actor, view, data, creating=True, path=path)
     _before_save(session, actor, view, cleaned, None, path)
     _raise_if(cleaned)
@@ -337,11 +400,19 @@ def _create(session: Session, actor: Actor, view: ObjectView, data: Any, *, path
     columns = dict(cleaned.columns)
     columns.setdefault("owner_id", actor.user_id)
     now = utcnow()
-    record = view.model(**columns, custom=dict(cleaned.custom), created_by_id=actor.user_id,
-                        updated_by_id=actor.user_id, created_at=now, updated_at=now)
+    record = view.model(
+        **columns,
+        custom=dict(cleaned.custom),
+        created_by_id=actor.user_id,
+        updated_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(record)
     _flush(session, view)
-    changes = {k: [None, ft.to_json(view.fields[k].type, v)] for k, v in columns.items() if v not in (None, [])}
+    changes = {
+        k: [None, ft.to_json(view.fields[k].type, v)] for k, v in columns.items() if v not in (None, [])
+    }
     changes.update({k: [None, v] for k, v in cleaned.custom.items() if v not in (None, [])})
     _after_save(session, actor, view, record, cleaned, changes, created=True, path=path)
     record_change(session, actor, view.name, record.id, "create", changes, event=emit)
@@ -349,16 +420,34 @@ def _create(session: Session, actor: Actor, view: ObjectView, data: Any, *, path
     return record
 
 
-def update_record(session: Session, actor: Actor, object_name: str, record_id: int, data: Any,
-                  expected_version: int | None = None, *, path: str = "", emit: bool = True) -> dict[str, Any]:
+def update_record(
+    session: Session,
+    actor: Actor,
+    object_name: str,
+    record_id: int,
+    data: Any,
+    expected_version: int | None = None,
+    *,
+    path: str = "",
+    emit: bool = True,
+) -> dict[str, Any]:
     view = load_view(session, object_name)
     actor.require(object_name, "edit")
     record = _update(session, actor, view, record_id, data, expected_version, path=path, emit=emit)
     return serialize(view, actor, record)
 
 
-def _update(session: Session, actor: Actor, view: ObjectView, record_id: int, data: Any,
-            expected_version: int | None, *, path: str = "", emit: bool = True) -> Any:
+def _update(
+    session: Session,
+    actor: Actor,
+    view: ObjectView,
+    record_id: int,
+    data: Any,
+    expected_version: int | None,
+    *,
+    path: str = "",
+    emit: bool = True,
+) -> Any:
     record = fetch(session, actor, view, record_id, for_write=True)
     if expected_version is not None and expected_version != record.version:
         raise Conflict(
@@ -369,13 +458,16 @@ def _update(session: Session, actor: Actor, view: ObjectView, record_id: int, da
     cleaned = clean_input(session, actor, view, data, creating=False, record=record, path=path)
     _before_save(session, actor, view, cleaned, record, path)
     _raise_if(cleaned)
-    # Handing a record to an owner outside your reach is allowed: you may write it now, and it leaves your view.
+    # Handing a record to an owner outside your reach is allowed: you may write it now; it leaves your view.
     _check_unique(session, view, cleaned, record.id, path)
     changes: dict[str, list[Any]] = {}
     for name, value in cleaned.columns.items():
         before = getattr(record, name)
         if before != value:
-            changes[name] = [ft.to_json(view.fields[name].type, before), ft.to_json(view.fields[name].type, value)]
+            changes[name] = [
+                ft.to_json(view.fields[name].type, before),
+                ft.to_json(view.fields[name].type, value),
+            ]
             setattr(record, name, value)
     if cleaned.custom:
         merged = dict(record.custom or {})
@@ -395,20 +487,30 @@ def _update(session: Session, actor: Actor, view: ObjectView, record_id: int, da
     _after_save(session, actor, view, record, cleaned, changes, created=False, path=path)
     if not changes:
         return record
-    record_change(session, actor, view.name, record.id, "update", changes, event=emit,
-                  payload={"version": record.version})
+    record_change(
+        session,
+        actor,
+        view.name,
+        record.id,
+        "update",
+        changes,
+        event=emit,
+        payload={"version": record.version},
+    )
     search.index_record(session, view, record)
     return record
 
 
-def delete_record(session: Session, actor: Actor, object_name: str, record_id: int,
-                  expected_version: int | None = None) -> None:
+def delete_record(
+    session: Session, actor: Actor, object_name: str, record_id: int, expected_version: int | None = None
+) -> None:
     view = load_view(session, object_name)
     actor.require(object_name, "delete")
     record = fetch(session, actor, view, record_id, for_write=True)
     if expected_version is not None and expected_version != record.version:
-        raise Conflict("This record was changed by someone else; reload and try again",
-                       current_version=record.version)
+        raise Conflict(
+            "This record was changed by someone else; reload and try again", current_version=record.version
+        )
     record.deleted_at = utcnow()
     record.updated_by_id = actor.user_id
     _flush(session, view)
@@ -420,10 +522,11 @@ def restore_record(session: Session, actor: Actor, object_name: str, record_id: 
     view = load_view(session, object_name)
     actor.require(object_name, "delete")
     record = fetch(session, actor, view, record_id, deleted=True, for_write=True)
-    snapshot = Cleaned({f.name: getattr(record, f.name) for f in view.fields.values()
-                        if f.unique and not f.custom},
-                       {f.name: (record.custom or {}).get(f.name) for f in view.fields.values()
-                        if f.unique and f.custom}, [])
+    snapshot = Cleaned(
+        {f.name: getattr(record, f.name) for f in view.fields.values() if f.unique and not f.custom},
+        {f.name: (record.custom or {}).get(f.name) for f in view.fields.values() if f.unique and f.custom},
+        [],
+    )
     _check_unique(session, view, snapshot, record.id)
     record.deleted_at = None
     record.updated_by_id = actor.user_id
@@ -433,8 +536,17 @@ def restore_record(session: Session, actor: Actor, object_name: str, record_id: 
     return serialize(view, actor, record)
 
 
-def _after_save(session: Session, actor: Actor, view: ObjectView, record: Any, cleaned: Cleaned,
-                changes: dict[str, Any], *, created: bool, path: str) -> None:
+def _after_save(
+    session: Session,
+    actor: Actor,
+    view: ObjectView,
+    record: Any,
+    cleaned: Cleaned,
+    changes: dict[str, Any],
+    *,
+    created: bool,
+    path: str,
+) -> None:
     for name, raw in cleaned.virtual.items():
         try:
             changes.update(view.objdef.virtual_inputs[name](session, actor, view, record, raw))
@@ -451,12 +563,17 @@ def _flush(session: Session, view: ObjectView) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"This {view.objdef.singular.lower()} was changed by someone else; reload and try "
-                       "again") from exc
+        raise Conflict(
+            f"This {view.objdef.singular.lower()} was changed by someone else; reload and try again"
+        ) from exc
     except IntegrityError as exc:
         # The unique pre-check lost a race with a concurrent writer; the index is the final word.
-        raise DomainError(detail="A value that must be unique is already used", status=409, title="Conflict",
-                          type_slug="duplicate") from exc
+        raise DomainError(
+            detail="A value that must be unique is already used",
+            status=409,
+            title="Conflict",
+            type_slug="duplicate",
+        ) from exc
 
 
 def bulk_create(session: Session, actor: Actor, object_name: str, items: Any) -> list[dict[str, Any]]:
@@ -464,8 +581,11 @@ def bulk_create(session: Session, actor: Actor, object_name: str, items: Any) ->
     items = _bulk_items(items)
     view = load_view(session, object_name)
     actor.require(object_name, "create")
-    return _bulk(session, items, lambda i, item: serialize(view, actor, _create(
-        session, actor, view, item, path=f"records[{i}].")))
+    return _bulk(
+        session,
+        items,
+        lambda i, item: serialize(view, actor, _create(session, actor, view, item, path=f"records[{i}].")),
+    )
 
 
 def bulk_update(session: Session, actor: Actor, object_name: str, items: Any) -> list[dict[str, Any]]:
@@ -483,8 +603,9 @@ def bulk_update(session: Session, actor: Actor, object_name: str, items: Any) ->
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise ValidationFailed([FieldError(f"records[{i}].version", "expected an integer", "type")])
         try:
-            return serialize(view, actor, _update(session, actor, view, rid, body, version,
-                                                  path=f"records[{i}]."))
+            return serialize(
+                view, actor, _update(session, actor, view, rid, body, version, path=f"records[{i}].")
+            )
         except DomainError as exc:
             if exc.status == 404:
                 raise ValidationFailed([FieldError(f"records[{i}].id", exc.detail, "not_found")]) from exc
@@ -501,7 +622,9 @@ def _bulk_items(items: Any) -> list[Any]:
     return items
 
 
-def _bulk(session: Session, items: list[Any], op: Callable[[int, Any], dict[str, Any]]) -> list[dict[str, Any]]:
+def _bulk(
+    session: Session, items: list[Any], op: Callable[[int, Any], dict[str, Any]]
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     errors: list[FieldError] = []
     status = 422
@@ -515,13 +638,18 @@ def _bulk(session: Session, items: list[Any], op: Callable[[int, Any], dict[str,
             status = exc.status if exc.status in (403, 409) and status == 422 and not errors else status
             errors.extend(exc.errors or [FieldError(f"records[{i}]", exc.detail, exc.type_slug)])
     if errors:
-        raise DomainError(detail=f"{len(errors)} error(s); nothing was saved", status=status,
-                          title="Validation failed" if status == 422 else "Conflict",
-                          type_slug="validation" if status == 422 else "bulk-conflict", errors=errors)
+        raise DomainError(
+            detail=f"{len(errors)} error(s); nothing was saved",
+            status=status,
+            title="Validation failed" if status == 422 else "Conflict",
+            type_slug="validation" if status == 422 else "bulk-conflict",
+            errors=errors,
+        )
     return results
 
 
 # -- history -----------------------------------------------------------------------------------------------
+
 
 class _LinkReach:
     """History entries of links (a person's companies ...) are keyed by the other object's name, their values
@@ -550,8 +678,15 @@ class _LinkReach:
         return True
 
 
-def history(session: Session, actor: Actor, object_name: str, record_id: int, *, limit: int = 50,
-            before: int | None = None) -> dict[str, Any]:
+def history(
+    session: Session,
+    actor: Actor,
+    object_name: str,
+    record_id: int,
+    *,
+    limit: int = 50,
+    before: int | None = None,
+) -> dict[str, Any]:
     view = load_view(session, object_name)
     actor.require(object_name, "read")
     fetch(session, actor, view, record_id, deleted=None)
@@ -569,12 +704,21 @@ def history(session: Session, actor: Actor, object_name: str, record_id: int, *,
         batch = list(session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit * 2)))
         for entry in batch:
             last_id = entry.id
-            changes = {k: v for k, v in (entry.changes or {}).items()
-                       if k not in hidden and reach.shows(k, v)}
+            changes = {
+                k: v for k, v in (entry.changes or {}).items() if k not in hidden and reach.shows(k, v)
+            }
             if entry.action != "create" and entry.changes and not changes:
                 continue
-            items.append({"id": entry.id, "at": ft.format_datetime(entry.at), "actor_id": entry.actor_id,
-                          "actor": entry.actor_label, "action": entry.action, "changes": changes})
+            items.append(
+                {
+                    "id": entry.id,
+                    "at": ft.format_datetime(entry.at),
+                    "actor_id": entry.actor_id,
+                    "actor": entry.actor_label,
+                    "action": entry.action,
+                    "changes": changes,
+                }
+            )
             if len(items) == limit:
                 break
         if len(batch) < limit * 2:
@@ -584,13 +728,27 @@ def history(session: Session, actor: Actor, object_name: str, record_id: int, *,
     return {"items": items, "next_before": last_id if len(items) == limit else None}
 
 
-__all__ = ["SYSTEM_COLUMNS", "Page", "bulk_create", "bulk_update", "count_records", "create_record",
-           "delete_record", "fetch", "get_record", "history", "list_records", "restore_record", "serialize",
-           "update_record"]
+__all__ = [
+    "SYSTEM_COLUMNS",
+    "Page",
+    "bulk_create",
+    "bulk_update",
+    "count_records",
+    "create_record",
+    "delete_record",
+    "fetch",
+    "get_record",
+    "history",
+    "list_records",
+    "restore_record",
+    "serialize",
+    "update_record",
+]
 
 
-def list_related(session: Session, actor: Actor, object_name: str, record_id: int, relation: str,
-                 **kwargs: Any) -> Page:
+def list_related(
+    session: Session, actor: Actor, object_name: str, record_id: int, relation: str, **kwargs: Any
+) -> Page:
     """A related list (a company's people ...): the parent must be visible, and the children are filtered,
     sorted and paginated through `list_records`, so they obey the same visibility and field rules."""
     view = load_view(session, object_name)

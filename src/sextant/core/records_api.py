@@ -28,8 +28,9 @@ FieldsQ = Annotated[str | None, Query(description="Comma-separated fields to ret
 TotalQ = Annotated[bool, Query(description="Also count every matching record")]
 DeletedQ = Annotated[bool, Query(description="List the trash (soft-deleted records) instead")]
 RecordId = Annotated[int, Path(ge=1, le=ft.MAX_INTEGER, description="The record's id")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="Record version, e.g. \"3\"",
-                                        max_length=40)]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description='Record version, e.g. "3"', max_length=40)
+]
 
 
 def parse_version(if_match: str | None) -> int | None:
@@ -37,7 +38,7 @@ def parse_version(if_match: str | None) -> int | None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
     if not raw.isdigit() or len(raw) > 12:
-        raise ValidationFailed([FieldError("If-Match", "expected the record version, e.g. \"3\"", "invalid")])
+        raise ValidationFailed([FieldError("If-Match", 'expected the record version, e.g. "3"', "invalid")])
     return int(raw)
 
 
@@ -59,43 +60,101 @@ def _page(page: records.Page) -> dict[str, Any]:
 
 def object_router(objdef: ObjectDef) -> APIRouter:
     name = objdef.name
-    router = APIRouter(prefix=f"/api/v1/{name}", tags=[objdef.label], responses=STANDARD_PROBLEMS,
-                       default_response_class=FastJSON)
+    router = APIRouter(
+        prefix=f"/api/v1/{name}",
+        tags=[objdef.label],
+        responses=STANDARD_PROBLEMS,
+        default_response_class=FastJSON,
+    )
     record = record_schema(objdef)
     page = page_schema(objdef)
-    query_schema = {"type": "object", "additionalProperties": False, "properties": {
-        "filter": {"description": "Filter language expression"},
-        "sort": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-        "limit": {"type": "integer", "minimum": 1, "maximum": 500},
-        "cursor": {"type": "string"}, "fields": {"type": "array", "items": {"type": "string"}},
-        "total": {"type": "boolean"}, "deleted": {"type": "boolean"}}}
-    bulk_create_schema = {"type": "object", "required": ["records"], "properties": {
-        "records": {"type": "array", "items": input_schema(objdef), "minItems": 1, "maxItems": 1000}}}
-    bulk_update_schema = {"type": "object", "required": ["records"], "properties": {
-        "records": {"type": "array", "items": input_schema(objdef, bulk_update=True), "minItems": 1,
-                    "maxItems": 1000}}}
-    items_schema = {"type": "object", "required": ["items"],
-                    "properties": {"items": {"type": "array", "items": record}}}
+    query_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "filter": {"description": "Filter language expression"},
+            "sort": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+            "cursor": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "string"}},
+            "total": {"type": "boolean"},
+            "deleted": {"type": "boolean"},
+        },
+    }
+    bulk_create_schema = {
+        "type": "object",
+        "required": ["records"],
+        "properties": {
+            "records": {"type": "array", "items": input_schema(objdef), "minItems": 1, "maxItems": 1000}
+        },
+    }
+    bulk_update_schema = {
+        "type": "object",
+        "required": ["records"],
+        "properties": {
+            "records": {
+                "type": "array",
+                "items": input_schema(objdef, bulk_update=True),
+                "minItems": 1,
+                "maxItems": 1000,
+            }
+        },
+    }
+    items_schema = {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": record}},
+    }
 
     @router.get("", summary=f"List {name}", responses={200: _json(page)}, operation_id=f"list_{name}")
-    def list_(session: SessionDep, actor: ActorDep, filter: FilterQ = None, sort: SortQ = None,
-              limit: LimitQ = None, cursor: CursorQ = None, fields: FieldsQ = None, total: TotalQ = False,
-              deleted: DeletedQ = False) -> Any:
-        return _page(records.list_records(session, actor, name, filter=parse_filter_param(filter), sort=sort,
-                                          limit=limit, cursor=cursor, fields=_fields(fields),
-                                          with_total=total, deleted=deleted))
+    def list_(
+        session: SessionDep,
+        actor: ActorDep,
+        filter: FilterQ = None,
+        sort: SortQ = None,
+        limit: LimitQ = None,
+        cursor: CursorQ = None,
+        fields: FieldsQ = None,
+        total: TotalQ = False,
+        deleted: DeletedQ = False,
+    ) -> Any:
+        return _page(
+            records.list_records(
+                session,
+                actor,
+                name,
+                filter=parse_filter_param(filter),
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+                fields=_fields(fields),
+                with_total=total,
+                deleted=deleted,
+            )
+        )
 
-    @router.post("/query", summary=f"Query {name} with a filter in the body", responses={200: _json(page)},
-                 openapi_extra=_body(query_schema), operation_id=f"query_{name}")
+    @router.post(
+        "/query",
+        summary=f"Query {name} with a filter in the body",
+        responses={200: _json(page)},
+        openapi_extra=_body(query_schema),
+        operation_id=f"query_{name}",
+    )
     def query(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         allowed = {"filter", "sort", "limit", "cursor", "fields", "total", "deleted"}
         unknown = [k for k in body if k not in allowed]
         if unknown:
-            raise ValidationFailed([FieldError(k, f"unknown parameter '{k}'", "unknown_field")
-                                    for k in unknown])
+            raise ValidationFailed(
+                [FieldError(k, f"unknown parameter '{k}'", "unknown_field") for k in unknown]
+            )
         errors = []
-        kinds: tuple[tuple[str, type], ...] = (("limit", int), ("cursor", str), ("total", bool),
-                                               ("deleted", bool), ("fields", list))
+        kinds: tuple[tuple[str, type], ...] = (
+            ("limit", int),
+            ("cursor", str),
+            ("total", bool),
+            ("deleted", bool),
+            ("fields", list),
+        )
         for key, kind in kinds:
             value = body.get(key)
             wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
@@ -104,64 +163,122 @@ def object_router(objdef: ObjectDef) -> APIRouter:
         if isinstance(body.get("fields"), list) and not all(isinstance(f, str) for f in body["fields"]):
             errors.append(FieldError("fields", "expected a list of strings", "type"))
         sort = body.get("sort")
-        if sort is not None and not isinstance(sort, str) and not (
-                isinstance(sort, list) and all(isinstance(s, str) for s in sort)):
+        if (
+            sort is not None
+            and not isinstance(sort, str)
+            and not (isinstance(sort, list) and all(isinstance(s, str) for s in sort))
+        ):
             errors.append(FieldError("sort", "expected a string or a list of strings", "type"))
         if errors:
             raise ValidationFailed(errors)
-        return _page(records.list_records(
-            session, actor, name, filter=body.get("filter"), sort=body.get("sort"), limit=body.get("limit"),
-            cursor=body.get("cursor"), fields=body.get("fields"), with_total=bool(body.get("total")),
-            deleted=bool(body.get("deleted"))))
+        return _page(
+            records.list_records(
+                session,
+                actor,
+                name,
+                filter=body.get("filter"),
+                sort=body.get("sort"),
+                limit=body.get("limit"),
+                cursor=body.get("cursor"),
+                fields=body.get("fields"),
+                with_total=bool(body.get("total")),
+                deleted=bool(body.get("deleted")),
+            )
+        )
 
-    @router.get("/count", summary=f"Count {name} matching a filter", operation_id=f"count_{name}",
-                responses={200: _json({"type": "object", "required": ["count"],
-                                       "properties": {"count": {"type": "integer"}}})})
+    @router.get(
+        "/count",
+        summary=f"Count {name} matching a filter",
+        operation_id=f"count_{name}",
+        responses={
+            200: _json(
+                {"type": "object", "required": ["count"], "properties": {"count": {"type": "integer"}}}
+            )
+        },
+    )
     def count(session: SessionDep, actor: ActorDep, filter: FilterQ = None) -> Any:
         return {"count": records.count_records(session, actor, name, parse_filter_param(filter))}
 
-    @router.get("/export", summary=f"Export {name} as CSV (streamed; filter, sort and fields as the list)",
-                operation_id=f"export_{name}", response_class=StreamingResponse,
-                responses={200: {"description": "CSV",
-                                 "content": {"text/csv": {"schema": {"type": "string"}}}}})
-    def export(session: SessionDep, actor: ActorDep, filter: FilterQ = None, sort: SortQ = None,
-               fields: FieldsQ = None) -> StreamingResponse:
+    @router.get(
+        "/export",
+        summary=f"Export {name} as CSV (streamed; filter, sort and fields as the list)",
+        operation_id=f"export_{name}",
+        response_class=StreamingResponse,
+        responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
+    def export(
+        session: SessionDep,
+        actor: ActorDep,
+        filter: FilterQ = None,
+        sort: SortQ = None,
+        fields: FieldsQ = None,
+    ) -> StreamingResponse:
         parsed = parse_filter_param(filter)
-        _view, columns = export_mod.prepare(session, actor, name, filter=parsed, sort=sort,
-                                            fields=_fields(fields))
+        _view, columns = export_mod.prepare(
+            session, actor, name, filter=parsed, sort=sort, fields=_fields(fields)
+        )
         session.commit()  # the audit entry is durable before the first byte leaves
-        return StreamingResponse(export_mod.stream_csv(actor, name, columns, filter=parsed, sort=sort),
-                                 media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return StreamingResponse(
+            export_mod.stream_csv(actor, name, columns, filter=parsed, sort=sort),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
 
-    @router.post("/bulk", summary=f"Create many {name} (all or nothing)", status_code=201,
-                 responses={201: _json(items_schema, "Created")}, openapi_extra=_body(bulk_create_schema),
-                 operation_id=f"bulk_create_{name}")
+    @router.post(
+        "/bulk",
+        summary=f"Create many {name} (all or nothing)",
+        status_code=201,
+        responses={201: _json(items_schema, "Created")},
+        openapi_extra=_body(bulk_create_schema),
+        operation_id=f"bulk_create_{name}",
+    )
     def bulk_create(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         return {"items": records.bulk_create(session, actor, name, body.get("records"))}
 
-    @router.patch("/bulk", summary=f"Update many {name} (all or nothing)",
-                  responses={200: _json(items_schema)}, openapi_extra=_body(bulk_update_schema),
-                  operation_id=f"bulk_update_{name}")
+    @router.patch(
+        "/bulk",
+        summary=f"Update many {name} (all or nothing)",
+        responses={200: _json(items_schema)},
+        openapi_extra=_body(bulk_update_schema),
+        operation_id=f"bulk_update_{name}",
+    )
     def bulk_update(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         return {"items": records.bulk_update(session, actor, name, body.get("records"))}
 
-    @router.post("", summary=f"Create a {objdef.singular.lower()}", status_code=201,
-                 responses={201: _json(record, "Created")}, openapi_extra=_body(input_schema(objdef)),
-                 operation_id=f"create_{name}")
+    @router.post(
+        "",
+        summary=f"Create a {objdef.singular.lower()}",
+        status_code=201,
+        responses={201: _json(record, "Created")},
+        openapi_extra=_body(input_schema(objdef)),
+        operation_id=f"create_{name}",
+    )
     def create(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         return records.create_record(session, actor, name, body)
 
-    @router.get("/{record_id}", summary=f"Read a {objdef.singular.lower()}", responses={200: _json(record)},
-                operation_id=f"get_{name}")
+    @router.get(
+        "/{record_id}",
+        summary=f"Read a {objdef.singular.lower()}",
+        responses={200: _json(record)},
+        operation_id=f"get_{name}",
+    )
     def read(record_id: RecordId, session: SessionDep, actor: ActorDep, fields: FieldsQ = None) -> Any:
         return records.get_record(session, actor, name, record_id, _fields(fields))
 
-    @router.patch("/{record_id}", summary=f"Update a {objdef.singular.lower()} (partial)",
-                  responses={200: _json(record)}, openapi_extra=_body(input_schema(objdef)),
-                  operation_id=f"update_{name}")
-    def update(record_id: RecordId, session: SessionDep, actor: ActorDep,
-               body: Annotated[dict[str, Any], Body()], if_match: IfMatch = None) -> Any:
+    @router.patch(
+        "/{record_id}",
+        summary=f"Update a {objdef.singular.lower()} (partial)",
+        responses={200: _json(record)},
+        openapi_extra=_body(input_schema(objdef)),
+        operation_id=f"update_{name}",
+    )
+    def update(
+        record_id: RecordId,
+        session: SessionDep,
+        actor: ActorDep,
+        body: Annotated[dict[str, Any], Body()],
+        if_match: IfMatch = None,
+    ) -> Any:
         data = dict(body)
         version = parse_version(if_match)
         if "version" in data:
@@ -171,43 +288,100 @@ def object_router(objdef: ObjectDef) -> APIRouter:
             version = raw if version is None else version
         return records.update_record(session, actor, name, record_id, data, version)
 
-    @router.delete("/{record_id}", summary=f"Delete a {objdef.singular.lower()} (to the trash)",
-                   status_code=204, operation_id=f"delete_{name}")
-    def delete(record_id: RecordId, session: SessionDep, actor: ActorDep,
-               if_match: IfMatch = None) -> Response:
+    @router.delete(
+        "/{record_id}",
+        summary=f"Delete a {objdef.singular.lower()} (to the trash)",
+        status_code=204,
+        operation_id=f"delete_{name}",
+    )
+    def delete(
+        record_id: RecordId, session: SessionDep, actor: ActorDep, if_match: IfMatch = None
+    ) -> Response:
         records.delete_record(session, actor, name, record_id, parse_version(if_match))
         return Response(status_code=204)
 
-    @router.post("/{record_id}/restore", summary=f"Restore a deleted {objdef.singular.lower()}",
-                 responses={200: _json(record)}, operation_id=f"restore_{name}")
+    @router.post(
+        "/{record_id}/restore",
+        summary=f"Restore a deleted {objdef.singular.lower()}",
+        responses={200: _json(record)},
+        operation_id=f"restore_{name}",
+    )
     def restore(record_id: RecordId, session: SessionDep, actor: ActorDep) -> Any:
         return records.restore_record(session, actor, name, record_id)
 
-    history_schema = {"type": "object", "required": ["items"], "properties": {
-        "items": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
-            "actor_id": {"anyOf": [{"type": "integer"}, {"type": "null"}]}, "actor": {"type": "string"},
-            "action": {"type": "string"}, "changes": {"type": "object"}}}},
-        "next_before": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}}
+    history_schema = {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "actor_id": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+                        "actor": {"type": "string"},
+                        "action": {"type": "string"},
+                        "changes": {"type": "object"},
+                    },
+                },
+            },
+            "next_before": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        },
+    }
 
-    @router.get("/{record_id}/history", summary="The record's audit trail",
-                responses={200: _json(history_schema)}, operation_id=f"history_{name}")
-    def history(record_id: RecordId, session: SessionDep, actor: ActorDep,
-                limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                before: Annotated[int | None, Query(ge=1, le=ft.MAX_INTEGER)] = None) -> Any:
+    @router.get(
+        "/{record_id}/history",
+        summary="The record's audit trail",
+        responses={200: _json(history_schema)},
+        operation_id=f"history_{name}",
+    )
+    def history(
+        record_id: RecordId,
+        session: SessionDep,
+        actor: ActorDep,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before: Annotated[int | None, Query(ge=1, le=ft.MAX_INTEGER)] = None,
+    ) -> Any:
         return records.history(session, actor, name, record_id, limit=limit, before=before)
 
     if objdef.related:
         relation_names = [r["name"] for r in objdef.related]
 
-        @router.get("/{record_id}/related/{relation}", summary="A related list", responses={200: _json(page)},
-                    operation_id=f"related_{name}")
-        def related(record_id: RecordId, relation: str, session: SessionDep, actor: ActorDep,
-                    filter: FilterQ = None, sort: SortQ = None, limit: LimitQ = None, cursor: CursorQ = None,
-                    fields: FieldsQ = None, total: TotalQ = False) -> Any:
-            return _page(records.list_related(session, actor, name, record_id, relation,
-                                              filter=parse_filter_param(filter), sort=sort, limit=limit,
-                                              cursor=cursor, fields=_fields(fields), with_total=total))
+        @router.get(
+            "/{record_id}/related/{relation}",
+            summary="A related list",
+            responses={200: _json(page)},
+            operation_id=f"related_{name}",
+        )
+        def related(
+            record_id: RecordId,
+            relation: str,
+            session: SessionDep,
+            actor: ActorDep,
+            filter: FilterQ = None,
+            sort: SortQ = None,
+            limit: LimitQ = None,
+            cursor: CursorQ = None,
+            fields: FieldsQ = None,
+            total: TotalQ = False,
+        ) -> Any:
+            return _page(
+                records.list_related(
+                    session,
+                    actor,
+                    name,
+                    record_id,
+                    relation,
+                    filter=parse_filter_param(filter),
+                    sort=sort,
+                    limit=limit,
+                    cursor=cursor,
+                    fields=_fields(fields),
+                    with_total=total,
+                )
+            )
 
         related.__doc__ = f"Relations: {', '.join(relation_names)}"
 

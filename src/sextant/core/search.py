@@ -72,8 +72,11 @@ class SearchEntry(Base):
 
 
 def searchable_fields(view: ObjectView) -> list[str]:
-    return [f.name for f in view.fields.values()
-            if f.searchable or (f.custom and f.type in SEARCHABLE_CUSTOM_TYPES)]
+    return [
+        f.name
+        for f in view.fields.values()
+        if f.searchable or (f.custom and f.type in SEARCHABLE_CUSTOM_TYPES)
+    ]
 
 
 def _content(ftype: str, value: Any) -> str:
@@ -103,8 +106,14 @@ def entries_for(view: ObjectView, record: Any) -> list[dict[str, Any]]:
         if content:
             rows.append({"object_name": view.name, "record_id": record.id, "field": name, "content": content})
     if rows:
-        rows.append({"object_name": view.name, "record_id": record.id, "field": ALL_FIELDS,
-                     "content": " ".join(r["content"] for r in rows)})
+        rows.append(
+            {
+                "object_name": view.name,
+                "record_id": record.id,
+                "field": ALL_FIELDS,
+                "content": " ".join(r["content"] for r in rows),
+            }
+        )
     return rows
 
 
@@ -116,16 +125,18 @@ def index_record(session: Session, view: ObjectView, record: Any) -> None:
 
 
 def remove_record(session: Session, object_name: str, record_id: int) -> None:
-    session.execute(delete(SearchEntry).where(SearchEntry.object_name == object_name,
-                                              SearchEntry.record_id == record_id))
+    session.execute(
+        delete(SearchEntry).where(SearchEntry.object_name == object_name, SearchEntry.record_id == record_id)
+    )
 
 
 def query_words(q: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(q)][:8]
 
 
-def search(session: Session, actor: Actor, q: str, *, objects: list[str] | None = None,
-           limit: int = 20) -> list[dict[str, Any]]:
+def search(
+    session: Session, actor: Actor, q: str, *, objects: list[str] | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
     if not isinstance(q, str) or not q.strip():
         raise ValidationFailed([FieldError("q", "is required", "required")])
     if len(q) > 200:
@@ -149,8 +160,10 @@ def search(session: Session, actor: Actor, q: str, *, objects: list[str] | None 
         found += _tiers(lambda prefix, k: _combined(session, actor, whole, words, dialect, prefix, k), limit)
     for view in views.values():
         if _hidden(actor, view):
-            found += _tiers(lambda prefix, k, view=view: _per_field(
-                session, actor, view, words, dialect, prefix, k), limit)
+            found += _tiers(
+                lambda prefix, k, view=view: _per_field(session, actor, view, words, dialect, prefix, k),
+                limit,
+            )
     found.sort(reverse=True)
     return _results(session, actor, views, found[:limit])
 
@@ -170,7 +183,7 @@ def _tiers(stream: Any, limit: int) -> list[Hit]:
         seen = {(name, rid) for _eid, name, rid in exact}
         more = stream(True, limit + len(exact))
         fresh = [(PREFIX, eid, name, rid) for eid, name, rid in more if (name, rid) not in seen]
-        out += fresh[:limit - len(out)]
+        out += fresh[: limit - len(out)]
     return out
 
 
@@ -203,19 +216,32 @@ _fts = table("search_fts", column("rowid"))
 _ALL = literal_column("'*'")  # literal, so PostgreSQL can use the partial indexes on combined rows
 
 
-def _combined(session: Session, actor: Actor, views: list[ObjectView], words: list[str], dialect: str,
-              prefix: bool, limit: int) -> list[tuple[int, str, int]]:
+def _combined(
+    session: Session,
+    actor: Actor,
+    views: list[ObjectView],
+    words: list[str],
+    dialect: str,
+    prefix: bool,
+    limit: int,
+) -> list[tuple[int, str, int]]:
     """(entry id, object, record id) of the newest visible records, of any of these objects, matching every
     word: read off the combined rows newest first, stopping at `limit`."""
     entry = SearchEntry
     if dialect == "postgresql":
-        return _pg_combined(session, actor, views, _tsquery(words, prefix), limit)
+        return _pg_combined(session, actor, views, words, prefix, limit)
     # FTS5 hands matches over newest first (rowid order); each is checked against its record (live,
     # visible) with one primary-key lookup, and the LIMIT ends the scan.
-    stmt = (select(entry.id, entry.object_name, entry.record_id).select_from(_fts)
-            .join(entry, entry.id == _fts.c.rowid)
-            .where(text("search_fts MATCH :fts").bindparams(fts=_fts_query(words, prefix)),
-                   entry.field == _ALL, entry.object_name.in_([v.name for v in views])))
+    stmt = (
+        select(entry.id, entry.object_name, entry.record_id)
+        .select_from(_fts)
+        .join(entry, entry.id == _fts.c.rowid)
+        .where(
+            text("search_fts MATCH :fts").bindparams(fts=_fts_query(words, prefix)),
+            entry.field == _ALL,
+            entry.object_name.in_([v.name for v in views]),
+        )
+    )
     present = []
     for i, view in enumerate(views):
         record, on = _visible_join(actor, view, i, entry.record_id)
@@ -228,41 +254,75 @@ def _combined(session: Session, actor: Actor, views: list[ObjectView], words: li
 PG_WINDOW = 10_000  # newest combined rows of an object walked before its older matches come from GIN
 
 
-def _pg_combined(session: Session, actor: Actor, views: list[ObjectView], tsq: Any,
-                 limit: int) -> list[tuple[int, str, int]]:
+def _pg_combined(
+    session: Session, actor: Actor, views: list[ObjectView], words: list[str], prefix: bool, limit: int
+) -> list[tuple[int, str, int]]:
     """PostgreSQL has no newest-first GIN scan, and its planner guesses poorly between walking newest first
     (cheap when matches are dense) and collecting every match (cheap when they are rare). So both are
     bounded here: walk each object's newest PG_WINDOW combined rows (ix_search_entries_newest); if that
     does not fill the page, take the rest from the older matches, collected with the GIN index
-    (ix_search_entries_all_tsv)."""
+    (ix_search_entries_all_tsv): by its words of three letters or more when there are some (a GIN prefix scan
+    of "s:*" reads a good part of the index), the others then checked on the rows found."""
     entry = SearchEntry
+    tsq = _tsquery(words, prefix)
+    row_by_row = _tsv().op("||")(literal_column("''::tsvector"))  # `|| ''`: not indexable, so not the GIN
 
     def nth_newest(view: ObjectView) -> Any:
-        return (select(entry.id).where(entry.object_name == view.name, entry.field == _ALL)
-                .order_by(entry.id.desc()).offset(PG_WINDOW - 1).limit(1).scalar_subquery())
+        return (
+            select(entry.id)
+            .where(entry.object_name == view.name, entry.field == _ALL)
+            .order_by(entry.id.desc())
+            .offset(PG_WINDOW - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
 
-    floors = dict(zip([v.name for v in views], session.execute(select(*[nth_newest(v) for v in views])).one(),
-                      strict=True))
+    floors = dict(
+        zip(
+            [v.name for v in views],
+            session.execute(select(*[nth_newest(v) for v in views])).one(),
+            strict=True,
+        )
+    )
     walks = []
     for i, view in enumerate(views):
         record, on = _visible_join(actor, view, i, entry.record_id)
-        walk = (select(entry.id, entry.object_name, entry.record_id).join(record, on)
-                .where(entry.object_name == view.name, entry.field == _ALL,
-                       _tsv().op("||")(literal_column("''::tsvector")).op("@@")(tsq))  # `|| ''`: not the GIN
-                .order_by(entry.id.desc()).limit(limit))
+        walk = (
+            select(entry.id, entry.object_name, entry.record_id)
+            .join(record, on)
+            .where(
+                entry.object_name == view.name,
+                entry.field == _ALL,
+                row_by_row.op("@@")(tsq),
+            )
+            .order_by(entry.id.desc())
+            .limit(limit)
+        )
         if floors[view.name] is not None:
             walk = walk.where(entry.id >= floors[view.name])
         walks.append(walk.subquery(f"w{i}").select())
     newest = union_all(*walks).subquery("newest")
-    found = [(int(eid), name, int(rid)) for eid, name, rid in session.execute(
-        select(newest).order_by(newest.c.id.desc()).limit(limit)).all()]
+    found = [
+        (int(eid), name, int(rid))
+        for eid, name, rid in session.execute(select(newest).order_by(newest.c.id.desc()).limit(limit)).all()
+    ]
     rest = [v for v in views if floors[v.name] is not None]  # objects with rows beyond their window
     if not rest or (len(found) >= limit and found[-1][0] >= max(floors[v.name] for v in rest)):
         return found  # a full page, newer than anything outside the windows
-    older = (select(entry.id, entry.object_name, entry.record_id)
-             .where(entry.field == _ALL, _tsv().op("@@")(tsq),
-                    or_(*[and_(entry.object_name == v.name, entry.id < floors[v.name]) for v in rest]))
-             .cte("older").prefix_with("MATERIALIZED"))
+    selective = [w for w in words if len(w) >= 3]
+    match = _tsv().op("@@")(tsq)
+    if selective and len(selective) < len(words):
+        match = and_(_tsv().op("@@")(_tsquery(selective, prefix, "tsq_gin")), row_by_row.op("@@")(tsq))
+    older = (
+        select(entry.id, entry.object_name, entry.record_id)
+        .where(
+            entry.field == _ALL,
+            match,
+            or_(*[and_(entry.object_name == v.name, entry.id < floors[v.name]) for v in rest]),
+        )
+        .cte("older")
+        .prefix_with("MATERIALIZED")
+    )
     stmt = select(older.c.id, older.c.object_name, older.c.record_id)
     present = []
     for i, view in enumerate(rest):
@@ -279,36 +339,60 @@ def _tsv() -> Any:
     return literal_column("search_entries.search_tsv")
 
 
-def _per_field(session: Session, actor: Actor, view: ObjectView, words: list[str], dialect: str,
-               prefix: bool, limit: int) -> list[tuple[int, str, int]]:
+def _per_field(
+    session: Session, actor: Actor, view: ObjectView, words: list[str], dialect: str, prefix: bool, limit: int
+) -> list[tuple[int, str, int]]:
     """For an actor whose role hides some of the object's searchable fields: records where every word
     matches one of the fields they may read, from the per-field rows grouped by record, newest first."""
     entry = SearchEntry
-    readable = [entry.object_name == view.name, entry.field != _ALL,
-                entry.field.not_in(bindparam("hidden", _hidden(actor, view), expanding=True))]
+    readable = [
+        entry.object_name == view.name,
+        entry.field != _ALL,
+        entry.field.not_in(bindparam("hidden", _hidden(actor, view), expanding=True)),
+    ]
     eid = func.max(entry.id).label("eid")
     if dialect == "postgresql":
-        stmt = (select(eid, entry.record_id)
-                .where(*readable, _tsv().op("@@")(func.to_tsquery("simple", bindparam("tsq_any", " | ".join(
-                    f"{w}:*" if prefix else w for w in words)))))
-                .group_by(entry.record_id))
+        stmt = (
+            select(eid, entry.record_id)
+            .where(
+                *readable,
+                _tsv().op("@@")(
+                    func.to_tsquery(
+                        "simple", bindparam("tsq_any", " | ".join(f"{w}:*" if prefix else w for w in words))
+                    )
+                ),
+            )
+            .group_by(entry.record_id)
+        )
         for i, w in enumerate(words):
             stmt = stmt.having(func.bool_or(_tsv().op("@@")(_tsquery([w], prefix, f"tsq{i}"))))
     else:
-        parts = " UNION ALL ".join(f"SELECT rowid AS eid, {i} AS tok FROM search_fts "
-                                   f"WHERE search_fts MATCH :w{i}" for i in range(len(words)))
-        matched = (text(parts).bindparams(**{f"w{i}": _fts_query([w], prefix) for i, w in enumerate(words)})
-                   .columns(eid=Integer, tok=Integer).subquery("m"))
-        stmt = (select(eid, entry.record_id).select_from(matched).join(entry, entry.id == matched.c.eid)
-                .where(*readable).group_by(entry.record_id)
-                .having(func.count(distinct(matched.c.tok)) == len(words)))
+        parts = " UNION ALL ".join(
+            f"SELECT rowid AS eid, {i} AS tok FROM search_fts WHERE search_fts MATCH :w{i}"
+            for i in range(len(words))
+        )
+        matched = (
+            text(parts)
+            .bindparams(**{f"w{i}": _fts_query([w], prefix) for i, w in enumerate(words)})
+            .columns(eid=Integer, tok=Integer)
+            .subquery("m")
+        )
+        stmt = (
+            select(eid, entry.record_id)
+            .select_from(matched)
+            .join(entry, entry.id == matched.c.eid)
+            .where(*readable)
+            .group_by(entry.record_id)
+            .having(func.count(distinct(matched.c.tok)) == len(words))
+        )
     record, on = _visible_join(actor, view, 0, entry.record_id)
     stmt = stmt.join(record, on).order_by(eid.desc()).limit(limit)
     return [(int(e), view.name, int(rid)) for e, rid in session.execute(stmt).all()]
 
 
-def _results(session: Session, actor: Actor, views: dict[str, ObjectView],
-             found: list[tuple[int, int, str, int]]) -> list[dict[str, Any]]:
+def _results(
+    session: Session, actor: Actor, views: dict[str, ObjectView], found: list[tuple[int, int, str, int]]
+) -> list[dict[str, Any]]:
     from sextant.core.records import serialize, visible_clause
 
     wanted: dict[str, list[int]] = defaultdict(list)
@@ -331,9 +415,16 @@ def _results(session: Session, actor: Actor, views: dict[str, ObjectView],
             continue
         view = views[name]
         values = serialize(view, actor, record)
-        out.append({"object": name, "id": rid, "title": view.objdef.title_of(values),
-                    "subtitle": view.objdef.subtitle_of(values), "score": tier + eid / _ID_SPAN,
-                    "record": values})
+        out.append(
+            {
+                "object": name,
+                "id": rid,
+                "title": view.objdef.title_of(values),
+                "subtitle": view.objdef.subtitle_of(values),
+                "score": tier + eid / _ID_SPAN,
+                "record": values,
+            }
+        )
     return out
 
 
@@ -344,8 +435,9 @@ def rebuild(session: Session, object_name: str | None = None) -> int:
     for name in names:
         view = load_view(session, name)
         session.execute(delete(SearchEntry).where(SearchEntry.object_name == name))
-        for record in session.scalars(select(view.model).where(view.model.deleted_at.is_(None))
-                                      .execution_options(yield_per=2000)):
+        for record in session.scalars(
+            select(view.model).where(view.model.deleted_at.is_(None)).execution_options(yield_per=2000)
+        ):
             rows = entries_for(view, record)
             if rows:
                 session.execute(SearchEntry.__table__.insert(), rows)
@@ -371,8 +463,18 @@ POSTGRES_DDL = [
 ]
 # PostgreSQL (migration 0003): each entry's words as a stored tsvector, split as FTS5's unicode61 splits them
 # (emails, domains and URLs become their words), GIN indexes, and the newest-first walk over combined rows.
-PG_SEARCH_TSV = ("to_tsvector('simple'::regconfig, translate(content, '@./:_+-', '       '))")
+PG_SEARCH_TSV = "to_tsvector('simple'::regconfig, translate(content, '@./:_+-', '       '))"
 # Objects the migrations create outside the ORM metadata; the drift check ignores them.
-UNMANAGED_NAMES = {"search_fts", "search_fts_data", "search_fts_idx", "search_fts_docsize",
-                   "search_fts_config", "search_fts_content", "ix_search_entries_tsv", "search_tsv",
-                   "ix_search_entries_search_tsv", "ix_search_entries_all_tsv", "ix_search_entries_newest"}
+UNMANAGED_NAMES = {
+    "search_fts",
+    "search_fts_data",
+    "search_fts_idx",
+    "search_fts_docsize",
+    "search_fts_config",
+    "search_fts_content",
+    "ix_search_entries_tsv",
+    "search_tsv",
+    "ix_search_entries_search_tsv",
+    "ix_search_entries_all_tsv",
+    "ix_search_entries_newest",
+}

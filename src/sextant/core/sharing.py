@@ -17,8 +17,9 @@ def set_sharing(session: Session, actor: Actor, object_name: str, sharing: Any) 
         raise Forbidden("Only administrators may change sharing")
     registry.get(object_name)
     if sharing not in SHARING_MODELS:
-        raise ValidationFailed([FieldError("sharing", f"must be one of {', '.join(SHARING_MODELS)}",
-                                           "invalid_choice")])
+        raise ValidationFailed(
+            [FieldError("sharing", f"must be one of {', '.join(SHARING_MODELS)}", "invalid_choice")]
+        )
     row = session.get(ObjectSetting, object_name)
     before = row.sharing if row else None
     if row is None:
@@ -26,6 +27,13 @@ def set_sharing(session: Session, actor: Actor, object_name: str, sharing: Any) 
         session.add(row)
     row.sharing = sharing
     session.flush()
-    record_change(session, actor, "object_settings", 0, "update", {f"{object_name}.sharing": [before, sharing]},
-                  event=True)
+    record_change(
+        session,
+        actor,
+        "object_settings",
+        0,
+        "update",
+        {f"{object_name}.sharing": [before, sharing]},
+        event=True,
+    )
     return {"object": object_name, "sharing": sharing}
