@@ -66,6 +66,8 @@ def test_every_evaluation_path_gives_the_same_page(crm: Crm, monkeypatch: pytest
     contacts = [("contacts", i) for i in reversed(exact)] + [("contacts", i) for i in reversed(prefix)]
     assert found(admin, "quorra", objects="contacts", limit=100) == contacts
     assert found(admin, "quorra", objects="contacts", limit=3) == contacts[:3]
+    # A one-letter word (checked row by row on PostgreSQL): no whole-word match here, so newest first.
+    assert found(admin, "quorra l", limit=100) == [("contacts", i) for i in reversed(everyone)]
     visible = [c for c in contacts if c[1] in mine]
     assert found(rep, "quorra", objects="contacts", limit=100) == visible
     assert found(rep, "quorra", objects="contacts", limit=2) == visible[:2]
