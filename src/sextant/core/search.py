@@ -164,6 +164,8 @@ def search(
                 lambda prefix, k, view=view: _per_field(session, actor, view, words, dialect, prefix, k),
                 limit,
             )
+    for key in [k for k in session.info if isinstance(k, tuple) and k[:1] == ("search_bounds",)]:
+        del session.info[key]  # good for this search only: rows may come and go before the next
     found.sort(reverse=True)
     return _results(session, actor, views, found[:limit])
 
@@ -267,23 +269,27 @@ def _pg_combined(
     tsq = _tsquery(words, prefix)
     row_by_row = _tsv().op("||")(literal_column("''::tsvector"))  # `|| ''`: not indexable, so not the GIN
 
-    def nth_newest(view: ObjectView) -> Any:
+    def nth_newest(view: ObjectView, n: int) -> Any:
         return (
             select(entry.id)
             .where(entry.object_name == view.name, entry.field == _ALL)
             .order_by(entry.id.desc())
-            .offset(PG_WINDOW - 1)
-            .limit(1)
+            .offset(_inline(n - 1))
+            .limit(_inline(1))
             .scalar_subquery()
         )
 
-    floors = dict(
-        zip(
-            [v.name for v in views],
-            session.execute(select(*[nth_newest(v) for v in views])).one(),
-            strict=True,
-        )
-    )
+    # Per object: is there anything to search at all, and where does its window end (None: no older rows).
+    # The same for both tiers of one search: asked once (search() drops it when it is done).
+    key = ("search_bounds", tuple(v.name for v in views))
+    bounds = session.info.get(key)
+    if bounds is None:
+        stmt = select(*[nth_newest(v, n) for v in views for n in (1, PG_WINDOW)])
+        bounds = session.info[key] = tuple(session.execute(stmt).one())
+    floors = {v.name: bounds[2 * i + 1] for i, v in enumerate(views)}
+    views = [v for i, v in enumerate(views) if bounds[2 * i] is not None]
+    if not views:
+        return []
     walks = []
     for i, view in enumerate(views):
         record, on = _visible_join(actor, view, i, entry.record_id)
@@ -296,15 +302,17 @@ def _pg_combined(
                 row_by_row.op("@@")(tsq),
             )
             .order_by(entry.id.desc())
-            .limit(limit)
+            .limit(_inline(limit))
         )
         if floors[view.name] is not None:
-            walk = walk.where(entry.id >= floors[view.name])
+            walk = walk.where(entry.id >= _inline(floors[view.name]))
         walks.append(walk.subquery(f"w{i}").select())
     newest = union_all(*walks).subquery("newest")
     found = [
         (int(eid), name, int(rid))
-        for eid, name, rid in session.execute(select(newest).order_by(newest.c.id.desc()).limit(limit)).all()
+        for eid, name, rid in session.execute(
+            select(newest).order_by(newest.c.id.desc()).limit(_inline(limit))
+        ).all()
     ]
     rest = [v for v in views if floors[v.name] is not None]  # objects with rows beyond their window
     if not rest or (len(found) >= limit and found[-1][0] >= max(floors[v.name] for v in rest)):
@@ -318,7 +326,7 @@ def _pg_combined(
         .where(
             entry.field == _ALL,
             match,
-            or_(*[and_(entry.object_name == v.name, entry.id < floors[v.name]) for v in rest]),
+            or_(*[and_(entry.object_name == v.name, entry.id < _inline(floors[v.name])) for v in rest]),
         )
         .cte("older")
         .prefix_with("MATERIALIZED")
@@ -329,9 +337,15 @@ def _pg_combined(
         record, on = _visible_join(actor, view, i, older.c.record_id)
         stmt = stmt.outerjoin(record, and_(older.c.object_name == view.name, on))
         present.append(record.id.is_not(None))
-    stmt = stmt.where(or_(*present)).order_by(older.c.id.desc()).limit(limit)
+    stmt = stmt.where(or_(*present)).order_by(older.c.id.desc()).limit(_inline(limit))
     more = [(int(eid), name, int(rid)) for eid, name, rid in session.execute(stmt).all()]
     return sorted(found + more, reverse=True)[:limit]
+
+
+def _inline(value: int) -> Any:
+    """An integer written into the SQL text: psycopg prepares a statement run often, and PostgreSQL may then
+    plan it once for any LIMIT or id bound, which on these queries means walking the wrong index."""
+    return bindparam(None, int(value), type_=Integer, literal_execute=True)
 
 
 def _tsv() -> Any:
