@@ -83,8 +83,9 @@ def _check_data() -> None:
             expected = {(e["record_id"], e["field"], e["content"])
                         for record in s.scalars(select(model).where(model.deleted_at.is_(None)))
                         for e in entries_for(view, record)}
-            stored = set(s.execute(select(SearchEntry.record_id, SearchEntry.field, SearchEntry.content)
-                                   .where(SearchEntry.object_name == name)).tuples())
+            stored = {tuple(row) for row in s.execute(
+                select(SearchEntry.record_id, SearchEntry.field, SearchEntry.content)
+                .where(SearchEntry.object_name == name))}
             assert stored == expected, name
 
 
