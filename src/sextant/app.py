@@ -34,6 +34,7 @@ from sextant.deals import objects as _deal_objects  # noqa: F401 - registers dea
 from sextant.deals import service as deals_service
 from sextant.leads import api as leads_api
 from sextant.leads import objects as _lead_objects  # noqa: F401 - registers leads
+from sextant.views import api as views_api
 
 WEB_DIST = Path(__file__).parent / "web" / "dist"
 
@@ -101,6 +102,7 @@ def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     app.include_router(leads_api.public)
     app.include_router(activities_api.router)
     app.include_router(collaboration_api.router)
+    app.include_router(views_api.router)
     for objdef in registry.all():
         app.include_router(object_router(objdef))
     _mount_web(app)

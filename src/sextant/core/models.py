@@ -17,4 +17,5 @@ def import_all_models() -> None:
     import sextant.deals.models
     import sextant.deals.objects
     import sextant.leads.models
-    import sextant.leads.objects  # noqa: F401
+    import sextant.leads.objects
+    import sextant.views.models  # noqa: F401
