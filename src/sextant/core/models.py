@@ -14,6 +14,7 @@ def import_all_models() -> None:
     import sextant.core.metadata
     import sextant.core.scheduler
     import sextant.core.search
+    import sextant.dataquality.models
     import sextant.deals.models
     import sextant.deals.objects
     import sextant.leads.models
