@@ -21,13 +21,17 @@ PG_ADMIN = os.environ.get("SEXTANT_TEST_PG_ADMIN", "postgresql://postgres@127.0.
 BACKEND = os.environ.get("SEXTANT_TEST_DB", "sqlite")
 
 
-def _set_url(url: str) -> None:
+def _set_url(url: str, jobs_path: Path | None = None) -> None:
     from sextant.core.config import get_settings
     from sextant.core.db import reset_engine
+    from sextant.core.jobs import reset_queue
 
     os.environ["DATABASE_URL"] = url
+    if jobs_path is not None:
+        os.environ["SEXTANT_JOBS_PATH"] = str(jobs_path)  # each test its own embedded job queue
     get_settings.cache_clear()
     reset_engine()
+    reset_queue()
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +75,7 @@ def db(template_db: str, tmp_path: Path) -> Iterator[str]:
     from sextant.core.db import get_engine
 
     if BACKEND == "postgresql":
-        _set_url(template_db)
+        _set_url(template_db, tmp_path / "jobs-queue.db")
         engine = get_engine()
         with engine.begin() as conn:
             if not _PG_TABLES:
@@ -99,7 +103,7 @@ def db(template_db: str, tmp_path: Path) -> Iterator[str]:
         path = tmp_path / "test.db"
         shutil.copyfile(template_db, path)
         url = f"sqlite:///{path}"
-        _set_url(url)
+        _set_url(url, tmp_path / "jobs-queue.db")
         yield url
     from sextant.core.db import reset_engine
 

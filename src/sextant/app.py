@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from sextant.activities import objects as _activity_objects  # noqa: F401 - regi
 from sextant.collaboration import api as collaboration_api
 from sextant.contacts import api as contacts_api
 from sextant.contacts import objects as _contact_objects  # noqa: F401 - registers contacts and companies
-from sextant.core import metadata_api, records, search
+from sextant.core import jobs, jobs_api, metadata_api, records, search
 from sextant.core.config import get_settings
 from sextant.core.deps import ActorDep, SessionDep, set_actor_resolver
 from sextant.core.errors import NotFound
@@ -64,17 +65,26 @@ def global_search(
     return {"items": search.search(session, actor, q, objects=names, limit=limit)}
 
 
+def load_plugins() -> None:
+    for module in get_settings().plugin_modules():
+        importlib.import_module(module)
+
+
 def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     settings = get_settings()
+    load_plugins()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        # Background work of a server process: the outbox dispatcher and the periodic jobs (task reminders).
-        # Both lock their rows, so every process may run them; SEXTANT_RUN_DISPATCHER=false leaves them to
-        # `sextant dispatch`.
+        # Background work of a server process: the outbox dispatcher, the periodic-job ticker and (embedded
+        # jobs backend) job worker threads. All lock their rows, so every process may run them;
+        # SEXTANT_RUN_DISPATCHER=false leaves them to `sextant dispatch` / `sextant worker`, and
+        # SEXTANT_RUN_WORKER=false leaves only the job work to `sextant worker`.
         threads: list[Any] = []
         if dispatcher if dispatcher is not None else settings.run_dispatcher:
             threads = [DispatcherThread(), SchedulerThread()]
+            if settings.run_worker:
+                threads.append(jobs.Worker(workers=settings.worker_threads))
             for t in threads:
                 t.start()
         yield
@@ -95,6 +105,7 @@ def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     app.include_router(misc)
     app.include_router(accounts_api.router)
     app.include_router(metadata_api.router)
+    app.include_router(jobs_api.router)
     app.include_router(contacts_api.router)
     # Domain routers before the generic object routers: /deals/summary must not be read as /deals/{id}.
     app.include_router(deals_api.router)

@@ -1,4 +1,4 @@
-"""`sextant` command line: serve, migrate, create-user, seed, dispatch, reindex."""
+"""`sextant` command line: serve, migrate, create-user, seed, dispatch, worker, reindex."""
 
 from __future__ import annotations
 
@@ -107,18 +107,48 @@ def serve(
 
 @app.command()
 def dispatch(once: Annotated[bool, typer.Option(help="Drain the outbox once and exit")] = False) -> None:
-    """Deliver outbox events and run periodic jobs (reminders) in a process of their own; `serve` also does
-    this unless SEXTANT_RUN_DISPATCHER=false."""
-    import sextant.app  # noqa: F401 - registers objects, subscribers and periodic jobs
+    """Deliver outbox events and tick periodic jobs in a process of their own; `serve` also does this unless
+    SEXTANT_RUN_DISPATCHER=false."""
+    import sextant.app  # noqa: F401 - registers objects, subscribers, jobs and periodic jobs
+    from sextant.core import jobs
     from sextant.core.events import DispatcherThread, dispatch_all
     from sextant.core.scheduler import SchedulerThread, run_due
 
     if once:
-        typer.echo(f"delivered {dispatch_all()} event(s); ran {', '.join(run_due()) or 'no'} periodic job(s)")
+        delivered, ticked = dispatch_all(), run_due()
+        typer.echo(
+            f"delivered {delivered} event(s); enqueued {', '.join(ticked) or 'no'} periodic job(s); "
+            f"ran {jobs.drain()} job(s)"
+        )
         return
     scheduler = SchedulerThread()
     scheduler.start()
     DispatcherThread().run()
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process")] = 4,
+    once: Annotated[bool, typer.Option(help="Run every due job now, then exit")] = False,
+) -> None:
+    """Work the job queue (SEXTANT_JOBS_BACKEND=redis: run as many of these as you like, on any machine).
+    Also ticks the periodic jobs; stops gracefully on SIGINT/SIGTERM, and a killed worker's job is run
+    again by another worker once its lease expires."""
+    from sextant.app import load_plugins  # registers every domain's jobs and periodic jobs
+    from sextant.core import jobs
+    from sextant.core.scheduler import SchedulerThread
+
+    load_plugins()
+
+    if once:
+        typer.echo(f"ran {jobs.drain()} job(s)")
+        return
+    scheduler = SchedulerThread()
+    scheduler.start()
+    try:
+        jobs.Worker(workers=threads).run()
+    finally:
+        scheduler.stop()
 
 
 @app.command()

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sextant.activities import service
-from sextant.core import scheduler
+from sextant.core import jobs, scheduler
 from sextant.core.db import reset_engine, session_scope
 from tests.activities.support import API, iso, now, problem, rep
 from tests.helpers import As, Crm
@@ -34,7 +34,10 @@ class Clock:
         self.at += timedelta(**delta)
 
     def run(self) -> list[str]:
-        return scheduler.run_due(now=self.at)
+        """Tick the scheduler at this moment, then work the job queue it fed."""
+        enqueued = scheduler.run_due(now=self.at)
+        jobs.drain()
+        return enqueued
 
 
 @pytest.fixture
@@ -196,13 +199,16 @@ def test_a_running_scheduler_thread_fires_reminders_without_anyone_asking(crm: C
     alice = rep(crm)
     alice.create("tasks", title="Automatic", reminder_at=iso(now() - timedelta(seconds=1)))
     thread = scheduler.SchedulerThread(interval=0.05)
+    worker = jobs.Worker(workers=1)
     thread.start()
+    worker.start()
     try:
         deadline = time.monotonic() + 10
         while not reminders(alice) and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         thread.stop()
+        worker.stop()
         thread.join(timeout=5)
     assert len(reminders(alice)) == 1
     assert not thread.is_alive()

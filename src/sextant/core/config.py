@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,15 @@ class Settings(BaseSettings):
     default_page_size: int = 50
     default_phone_region: str = "US"
     run_dispatcher: bool = True
+    # Jobs: `sqlite` (embedded, a queue file beside the database, worked by threads in `sextant serve`) or
+    # `redis` (REDIS_URL; worked by `sextant worker` processes). run_worker=false leaves the work to those.
+    jobs_backend: Literal["sqlite", "redis"] = "sqlite"
+    jobs_path: str | None = None
+    jobs_queue: str = "sextant"
+    run_worker: bool = True
+    worker_threads: int = 2
+    # Extra modules to import at start-up (comma-separated): jobs, subscribers or objects of a plugin.
+    plugins: str = ""
     sql_echo: bool = False
 
     @field_validator("database_url")
@@ -40,6 +50,9 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql+psycopg")):
             raise ValueError("DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
         return value
+
+    def plugin_modules(self) -> list[str]:
+        return [m.strip() for m in self.plugins.split(",") if m.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,6 +11,7 @@ def import_all_models() -> None:
     import sextant.contacts.models
     import sextant.contacts.objects
     import sextant.core.audit
+    import sextant.core.jobs
     import sextant.core.metadata
     import sextant.core.scheduler
     import sextant.core.search
