@@ -14,6 +14,10 @@ import { NotFound } from "./pages/NotFound";
 const ListPage = lazy(() => import("./pages/ListPage").then((m) => ({ default: m.ListPage })));
 const RecordPage = lazy(() => import("./pages/RecordPage").then((m) => ({ default: m.RecordPage })));
 const BoardPage = lazy(() => import("./pages/Board").then((m) => ({ default: m.BoardPage })));
+const FieldsAdminPage = lazy(() => import("./pages/admin/Fields").then((m) => ({ default: m.FieldsAdminPage })));
+const UsersAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.UsersAdminPage })));
+const TeamsAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.TeamsAdminPage })));
+const RolesAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.RolesAdminPage })));
 
 function Authenticated() {
   const location = useLocation();
@@ -26,6 +30,12 @@ function Authenticated() {
             <Route path="/board" element={<BoardPage />} />
             <Route path="/o/:object" element={<ListPage />} />
             <Route path="/o/:object/:id" element={<RecordPage />} />
+            <Route path="/admin" element={<Navigate to="/admin/fields" replace />} />
+            <Route path="/admin/fields" element={<FieldsAdminPage />} />
+            <Route path="/admin/fields/:object" element={<FieldsAdminPage />} />
+            <Route path="/admin/users" element={<UsersAdminPage />} />
+            <Route path="/admin/teams" element={<TeamsAdminPage />} />
+            <Route path="/admin/roles" element={<RolesAdminPage />} />
             <Route path="/login" element={<Navigate to="/" replace />} />
             <Route path="*" element={<NotFound />} />
           </Routes>

@@ -10,10 +10,20 @@ export interface Condition {
   value?: unknown;
 }
 
-export interface FlatFilter {
+/** A filter as the builder edits it: an and/or group of conditions and (one level of) sub-groups. */
+export interface FilterGroup {
   mode: "and" | "or";
-  conditions: Condition[];
+  items: FilterItem[];
 }
+export type FilterItem = Condition | FilterGroup;
+/** Kept for callers of the first version (a group without sub-groups). */
+export type FlatFilter = FilterGroup;
+
+export function isGroup(item: FilterItem): item is FilterGroup {
+  return typeof item === "object" && item !== null && "items" in item;
+}
+
+export const EMPTY_FILTER: FilterGroup = { mode: "and", items: [] };
 
 export const OP_LABELS: Record<string, string> = {
   eq: "is",
@@ -63,24 +73,66 @@ export function needsValue(op: string): boolean {
   return op !== "is_empty" && op !== "is_not_empty";
 }
 
-/** The filter language JSON for the API, or undefined when there is nothing to filter on. */
-export function toFilterJson(f: FlatFilter): object | undefined {
-  if (!f.conditions.length) return undefined;
-  return { [f.mode]: f.conditions.map((c) => (needsValue(c.op) ? { field: c.field, op: c.op, value: c.value } : { field: c.field, op: c.op })) };
+function conditionJson(c: Condition): object {
+  return needsValue(c.op) ? { field: c.field, op: c.op, value: c.value } : { field: c.field, op: c.op };
 }
 
-/** Back from the URL: a flat and/or group of conditions (anything else is ignored). */
-export function fromFilterJson(raw: string | null): FlatFilter {
-  if (!raw) return { mode: "and", conditions: [] };
-  try {
-    const data = JSON.parse(raw);
-    const mode = "or" in data ? "or" : "and";
-    const items = Array.isArray(data[mode]) ? data[mode] : [];
-    const conditions = items.filter((c: unknown) => c && typeof c === "object" && "field" in (c as object) && "op" in (c as object));
-    return { mode, conditions };
-  } catch {
-    return { mode: "and", conditions: [] };
+function groupJson(g: FilterGroup): object | undefined {
+  const parts = g.items
+    .map((i) => (isGroup(i) ? groupJson(i) : conditionJson(i)))
+    .filter((x): x is object => x !== undefined);
+  return parts.length ? { [g.mode]: parts } : undefined;
+}
+
+/** The filter language JSON for the API, or undefined when there is nothing to filter on. */
+export function toFilterJson(f: FilterGroup): object | undefined {
+  return groupJson(f);
+}
+
+function parseNode(data: unknown, depth: number): FilterItem | null {
+  if (!data || typeof data !== "object" || Array.isArray(data)) return null;
+  const obj = data as Record<string, unknown>;
+  if ("field" in obj && "op" in obj) {
+    return { field: String(obj.field), op: String(obj.op), ...("value" in obj ? { value: obj.value } : {}) };
   }
+  const mode = "or" in obj ? "or" : "and" in obj ? "and" : null;
+  if (!mode || !Array.isArray(obj[mode]) || depth > 1) return null;
+  const items = (obj[mode] as unknown[]).map((n) => parseNode(n, depth + 1)).filter((x): x is FilterItem => x !== null);
+  return { mode, items };
+}
+
+/** Back from the URL or a saved view: an and/or group of conditions and sub-groups. Anything the builder
+ * cannot show (a `not`, deeper nesting) is left out, and `partial` says so. */
+export function parseFilter(raw: unknown): { filter: FilterGroup; partial: boolean } {
+  if (raw === null || raw === undefined || raw === "") return { filter: EMPTY_FILTER, partial: false };
+  let data: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      return { filter: EMPTY_FILTER, partial: true };
+    }
+  }
+  const node = parseNode(data, 0);
+  const filter: FilterGroup = !node ? EMPTY_FILTER : isGroup(node) ? node : { mode: "and", items: [node] };
+  return { filter, partial: countConditions(filter) < countRaw(data) };
+}
+
+function countRaw(data: unknown): number {
+  if (Array.isArray(data)) return data.reduce((n: number, x) => n + countRaw(x), 0);
+  if (!data || typeof data !== "object") return 0;
+  const obj = data as Record<string, unknown>;
+  if ("field" in obj) return 1;
+  return Object.values(obj).reduce((n: number, x) => n + countRaw(x), 0);
+}
+
+export function fromFilterJson(raw: string | null): FilterGroup {
+  return parseFilter(raw).filter;
+}
+
+/** Number of conditions, sub-groups included. */
+export function countConditions(g: FilterGroup): number {
+  return g.items.reduce((n, i) => n + (isGroup(i) ? countConditions(i) : 1), 0);
 }
 
 function defaultValue(field: FieldMeta, op: string): unknown {
@@ -150,8 +202,8 @@ function scalarInput(field: FieldMeta, value: unknown, onChange: (v: unknown) =>
   );
 }
 
-function ValueInput({ field, cond, onChange }: { field: FieldMeta; cond: Condition; onChange: (v: unknown) => void }) {
-  const label = `Value for ${field.label}`;
+function ValueInput({ field, cond, onChange, prefix = "" }: { field: FieldMeta; cond: Condition; onChange: (v: unknown) => void; prefix?: string }) {
+  const label = `${prefix}Value for ${field.label}`;
   const { op, value } = cond;
   if (!needsValue(op)) return null;
   if (op === "in_last" || op === "in_next" || op === "older_than") {
@@ -237,31 +289,103 @@ function ValueInput({ field, cond, onChange }: { field: FieldMeta; cond: Conditi
   return scalarInput(field, value, onChange, label);
 }
 
-/** Conditions on the object's filterable fields, combined with all (and) or any (or). */
+function ConditionRow({
+  cond,
+  filterable,
+  label,
+  valuePrefix,
+  onChange,
+  onRemove,
+}: {
+  cond: Condition;
+  filterable: FieldMeta[];
+  label: string;
+  valuePrefix: string;
+  onChange: (c: Condition) => void;
+  onRemove: () => void;
+}) {
+  const field = filterable.find((f) => f.name === cond.field) ?? filterable[0];
+  return (
+    <li className="condition">
+      <select
+        className="input"
+        aria-label={`${label}: field`}
+        value={field.name}
+        onChange={(e) => {
+          const f = filterable.find((x) => x.name === e.target.value)!;
+          const op = f.operators.includes(cond.op) ? cond.op : orderedOps(f)[0];
+          onChange({ field: f.name, op, value: defaultValue(f, op) });
+        }}
+      >
+        {filterable.map((f) => (
+          <option key={f.name} value={f.name}>
+            {f.label}
+          </option>
+        ))}
+      </select>
+      <select
+        className="input"
+        aria-label={`${label}: operator`}
+        value={cond.op}
+        onChange={(e) => {
+          const op = e.target.value;
+          const special = ["between", "in", "not_in", "in_last", "in_next", "older_than", "in_period"];
+          const keep = needsValue(op) && needsValue(cond.op) && !special.some((x) => x === op || x === cond.op);
+          onChange({ ...cond, op, value: keep ? cond.value : defaultValue(field, op) });
+        }}
+      >
+        {orderedOps(field).map((op) => (
+          <option key={op} value={op}>
+            {opLabel(field, op)}
+          </option>
+        ))}
+      </select>
+      <ValueInput key={`${cond.field}-${cond.op}`} field={field} cond={cond} prefix={valuePrefix} onChange={(v) => onChange({ ...cond, value: v })} />
+      <button type="button" className="icon-btn" aria-label={`Remove ${label.toLowerCase()}`} onClick={onRemove}>
+        <Icon name="x" size={18} />
+      </button>
+    </li>
+  );
+}
+
+/** Conditions on the object's filterable fields, combined with all (and) or any (or), with sub-groups
+ * ("city is Lyon and (stage is customer or created in the last 30 days)"). */
 export function FilterBuilder({
   fields,
   initial,
   onApply,
   onCancel,
+  partial,
 }: {
   fields: FieldMeta[];
-  initial: FlatFilter;
-  onApply: (f: FlatFilter) => void;
+  initial: FilterGroup;
+  onApply: (f: FilterGroup) => void;
   onCancel: () => void;
+  partial?: boolean;
 }) {
   const filterable = fields.filter((f) => f.filterable && f.readable && f.operators.length);
-  const [state, setState] = useState<FlatFilter>(initial);
+  const [state, setState] = useState<FilterGroup>(initial);
   const base = useId();
 
-  const set = (i: number, c: Condition) =>
-    setState((s) => ({ ...s, conditions: s.conditions.map((x, j) => (j === i ? c : x)) }));
-  const add = () => {
+  const newCondition = (): Condition | null => {
     const f = filterable.find((x) => x.type === "text") ?? filterable[0];
-    if (!f) return;
+    if (!f) return null;
     const op = orderedOps(f)[0];
-    setState((s) => ({ ...s, conditions: [...s.conditions, { field: f.name, op, value: defaultValue(f, op) }] }));
+    return { field: f.name, op, value: defaultValue(f, op) };
+  };
+  const setItem = (i: number, item: FilterItem) =>
+    setState((s) => ({ ...s, items: s.items.map((x, j) => (j === i ? item : x)) }));
+  const removeItem = (i: number) => setState((s) => ({ ...s, items: s.items.filter((_, j) => j !== i) }));
+  const add = () => {
+    const c = newCondition();
+    if (c) setState((s) => ({ ...s, items: [...s.items, c] }));
+  };
+  const addGroup = () => {
+    const c = newCondition();
+    if (c) setState((s) => ({ ...s, items: [...s.items, { mode: s.mode === "and" ? "or" : "and", items: [c] }] }));
   };
 
+  let groupNo = 0;
   return (
     <form
       className="filter-builder card"
@@ -271,6 +395,9 @@ export function FilterBuilder({
         onApply(state);
       }}
     >
+      {partial && (
+        <p className="banner banner-warn">Part of this filter (a “not” or deeper nesting) cannot be shown here; applying replaces it.</p>
+      )}
       <div className="filter-mode">
         <label htmlFor={`${base}-mode`}>Show records matching</label>
         <select
@@ -284,53 +411,76 @@ export function FilterBuilder({
         </select>
         <span>of these conditions:</span>
       </div>
-      {state.conditions.length === 0 && <p className="muted">No conditions yet.</p>}
+      {state.items.length === 0 && <p className="muted">No conditions yet.</p>}
       <ol className="conditions">
-        {state.conditions.map((c, i) => {
-          const field = filterable.find((f) => f.name === c.field) ?? filterable[0];
+        {state.items.map((item, i) => {
+          if (!isGroup(item)) {
+            return (
+              <ConditionRow
+                key={i}
+                cond={item}
+                filterable={filterable}
+                label={`Condition ${i + 1}`}
+                valuePrefix=""
+                onChange={(c) => setItem(i, c)}
+                onRemove={() => removeItem(i)}
+              />
+            );
+          }
+          groupNo += 1;
+          const g = groupNo;
+          const gid = `${base}-g${i}`;
           return (
-            <li key={i} className="condition">
-              <select
-                className="input"
-                aria-label={`Condition ${i + 1}: field`}
-                value={field.name}
-                onChange={(e) => {
-                  const f = filterable.find((x) => x.name === e.target.value)!;
-                  const op = f.operators.includes(c.op) ? c.op : orderedOps(f)[0];
-                  set(i, { field: f.name, op, value: defaultValue(f, op) });
-                }}
-              >
-                {filterable.map((f) => (
-                  <option key={f.name} value={f.name}>
-                    {f.label}
-                  </option>
-                ))}
-              </select>
-              <select
-                className="input"
-                aria-label={`Condition ${i + 1}: operator`}
-                value={c.op}
-                onChange={(e) => {
-                  const op = e.target.value;
-                  const keep = needsValue(op) && needsValue(c.op) && !["between", "in", "not_in", "in_last", "in_next", "older_than", "in_period"].some((x) => x === op || x === c.op);
-                  set(i, { ...c, op, value: keep ? c.value : defaultValue(field, op) });
-                }}
-              >
-                {orderedOps(field).map((op) => (
-                  <option key={op} value={op}>
-                    {opLabel(field, op)}
-                  </option>
-                ))}
-              </select>
-              <ValueInput key={`${c.field}-${c.op}`} field={field} cond={c} onChange={(v) => set(i, { ...c, value: v })} />
-              <button
-                type="button"
-                className="icon-btn"
-                aria-label={`Remove condition ${i + 1}`}
-                onClick={() => setState((s) => ({ ...s, conditions: s.conditions.filter((_, j) => j !== i) }))}
-              >
-                <Icon name="x" size={18} />
-              </button>
+            <li key={i} className="filter-group">
+              <fieldset>
+                <legend className="filter-mode">
+                  <label htmlFor={gid}>Group {g}: matching</label>
+                  <select
+                    id={gid}
+                    className="input input-inline"
+                    value={item.mode}
+                    onChange={(e) => setItem(i, { ...item, mode: e.target.value as "and" | "or" })}
+                  >
+                    <option value="and">all</option>
+                    <option value="or">any</option>
+                  </select>
+                  <span>of:</span>
+                </legend>
+                <ol className="conditions">
+                  {item.items.map((sub, j) =>
+                    isGroup(sub) ? null : (
+                      <ConditionRow
+                        key={j}
+                        cond={sub}
+                        filterable={filterable}
+                        label={`Group ${g}, condition ${j + 1}`}
+                        valuePrefix={`Group ${g}: `}
+                        onChange={(c) => setItem(i, { ...item, items: item.items.map((x, k) => (k === j ? c : x)) })}
+                        onRemove={() => {
+                          const rest = item.items.filter((_, k) => k !== j);
+                          if (rest.length) setItem(i, { ...item, items: rest });
+                          else removeItem(i);
+                        }}
+                      />
+                    ),
+                  )}
+                </ol>
+                <div className="form-actions">
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => {
+                      const c = newCondition();
+                      if (c) setItem(i, { ...item, items: [...item.items, c] });
+                    }}
+                  >
+                    <Icon name="plus" size={16} /> Add condition to group {g}
+                  </button>
+                  <button type="button" className="btn btn-small" onClick={() => removeItem(i)}>
+                    Remove group {g}
+                  </button>
+                </div>
+              </fieldset>
             </li>
           );
         })}
@@ -338,6 +488,9 @@ export function FilterBuilder({
       <div className="form-actions">
         <button type="button" className="btn" onClick={add}>
           <Icon name="plus" size={16} /> Add condition
+        </button>
+        <button type="button" className="btn" onClick={addGroup}>
+          <Icon name="plus" size={16} /> Add group
         </button>
         <span className="spacer" />
         <button type="button" className="btn" onClick={onCancel}>

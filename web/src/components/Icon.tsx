@@ -26,6 +26,10 @@ const PATHS: Record<string, string> = {
   trash: "M4 7h16M9 7V4h6v3M6 7l1 14h10l1-14",
   logout: "M15 4h4v16h-4M10 8l-4 4 4 4M6 12h11",
   lead: "M12 2l3 7h7l-6 4 2 7-6-4-6 4 2-7-6-4h7z",
+  download: "M12 4v11M7 10l5 5 5-5M5 20h14",
+  shield: "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z",
+  team: "M9 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM17 11a3 3 0 1 0 0-6M3 20c0-3 3-5 6-5s6 2 6 5M15 15c3 0 6 1.5 6 5",
+  sliders: "M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0M14 4v4M8 10v4M16 16v4",
   grip: "M9 6h.01M15 6h.01M9 12h.01M15 12h.01M9 18h.01M15 18h.01",
 };
 

@@ -76,8 +76,16 @@ function UserMenu() {
   );
 }
 
+const ADMIN_LINKS = [
+  { to: "/admin/fields", label: "Custom fields", icon: "sliders" },
+  { to: "/admin/users", label: "Users", icon: "user" },
+  { to: "/admin/teams", label: "Teams", icon: "team" },
+  { to: "/admin/roles", label: "Roles", icon: "shield" },
+];
+
 export function Shell({ children }: { children: ReactNode }) {
   const objects = useObjects();
+  const me = useMe();
   const [navOpen, setNavOpen] = useState(false);
   const location = useLocation();
   const deals = objects.data?.find((o) => o.name === "deals");
@@ -142,6 +150,20 @@ export function Shell({ children }: { children: ReactNode }) {
             </li>
           ))}
         </ul>
+        {me?.is_admin && (
+          <>
+            <h2 className="nav-heading">Administration</h2>
+            <ul>
+              {ADMIN_LINKS.map((l) => (
+                <li key={l.to}>
+                  <NavLink to={l.to}>
+                    <Icon name={l.icon} /> {l.label}
+                  </NavLink>
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
       </nav>
       <div className="scrim" aria-hidden="true" onClick={() => setNavOpen(false)} />
       <main id="main" className="main" tabIndex={-1}>

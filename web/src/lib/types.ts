@@ -172,3 +172,50 @@ export interface HistoryEntry {
   action: string;
   changes: Record<string, unknown>;
 }
+
+export interface SavedView {
+  id: number;
+  object: string;
+  name: string;
+  owner_id: number;
+  owner: string;
+  team_id: number | null;
+  team: string | null;
+  shared: boolean;
+  columns: string[];
+  sort: string;
+  filter: unknown;
+  version: number;
+  editable: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Team {
+  id: number;
+  name: string;
+  description: string | null;
+}
+
+export interface Role {
+  id: number;
+  name: string;
+  label: string;
+  is_admin: boolean;
+  permissions: Record<string, string[]>;
+  field_access: Record<string, Record<string, string>>;
+}
+
+export interface AdminUser extends User {
+  manager_id?: number | null;
+  created_at?: string | null;
+  last_login_at?: string | null;
+}
+
+export interface CustomFieldDef extends FieldMeta {
+  id: number;
+  retired: boolean;
+  retired_at: string | null;
+  object: string;
+  position: number;
+}

@@ -6,6 +6,7 @@ import { can, sections, subtitleOf, titleOf, useObjectMeta } from "../lib/meta";
 import { primeTitles } from "../lib/refs";
 import type { FieldMeta, ObjectMeta, Rec } from "../lib/types";
 import { ActivityBody } from "../components/ActivityBody";
+import { ConvertLeadDialog } from "../components/ConvertLead";
 import { FieldInput } from "../components/FieldInput";
 import { History } from "../components/History";
 import { Icon } from "../components/Icon";
@@ -144,6 +145,8 @@ export function RecordPage() {
   const [tab, setTab] = useState<string>("timeline");
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [showSystem, setShowSystem] = useState(false);
+  const [converting, setConverting] = useState(false);
+  const contactsMeta = useObjectMeta(object === "leads" ? "contacts" : undefined);
   const narrow = useMediaQuery("(max-width: 760px)");
 
   const rec = useQuery({
@@ -257,6 +260,16 @@ export function RecordPage() {
               <Icon name="board" size={18} /> <span className="btn-text">Board</span>
             </Link>
           )}
+          {object === "leads" && r.status !== "converted" && r.status !== "disqualified" && canEdit && can(contactsMeta.data, "create") && (
+            <button type="button" className="btn btn-primary" onClick={() => setConverting(true)}>
+              <Icon name="check" size={18} /> Convert
+            </button>
+          )}
+          {object === "leads" && r.status === "converted" && typeof r.converted_contact_id === "number" && (
+            <Link className="btn" to={`/o/contacts/${r.converted_contact_id}`}>
+              <Icon name="user" size={18} /> <span className="btn-text">Converted contact</span>
+            </Link>
+          )}
           {can(m, "delete") && (
             <button type="button" className="btn btn-danger" onClick={() => setConfirmDelete(true)}>
               <Icon name="trash" size={18} /> <span className="btn-text">Delete</span>
@@ -284,6 +297,7 @@ export function RecordPage() {
           </section>
         </div>
       )}
+      {object === "leads" && converting && <ConvertLeadDialog lead={r} open={converting} onClose={() => setConverting(false)} />}
       <Modal open={confirmDelete} title={`Delete this ${m.singular.toLowerCase()}?`} onClose={() => setConfirmDelete(false)}>
         <p>“{titleOf(m, r)}” will be moved to the trash. An administrator can restore it.</p>
         <ErrorBanner error={del.error} />
