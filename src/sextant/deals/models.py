@@ -70,6 +70,9 @@ class Deal(RecordMixin, Base):
     source: Mapped[str | None] = mapped_column(String(40))
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     description: Mapped[str | None] = mapped_column(Text)
+    # Analytics: the seller's forecast call, and the win model's probability (system-written).
+    forecast_category: Mapped[str | None] = mapped_column(String(16))
+    win_probability: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         # The board: open deals of one pipeline, per stage, in close-date order.

@@ -22,6 +22,7 @@ LOST_REASONS = opts(
     "price", "competitor", "timing", "no_budget", "no_decision", "product_fit", "went_dark", "other"
 )
 STATUSES = opts("open", "won", "lost")
+FORECAST_CATEGORIES = opts("pipeline", "best_case", "commit", "omitted")
 
 DEAL_FIELDS = [
     FieldDef("name", "Deal name", "text", required=True, searchable=True, position=1),
@@ -47,6 +48,24 @@ DEAL_FIELDS = [
     FieldDef("source", "Source", "single_select", options=SOURCES, position=15),
     FieldDef("tags", "Tags", "multi_select", free_values=True, sortable=False, position=16),
     FieldDef("description", "Description", "long_text", position=17, section="Notes"),
+    FieldDef(
+        "forecast_category",
+        "Forecast category",
+        "single_select",
+        options=FORECAST_CATEGORIES,
+        position=18,
+        section="Forecast",
+        help_text="The seller's call; empty means derived from the probability (see the forecast API)",
+    ),
+    FieldDef(
+        "win_probability",
+        "Predicted win probability (%)",
+        "percent",
+        system=True,
+        position=19,
+        section="Forecast",
+        help_text="Written by the win model; its factors: GET /api/v1/analytics/scores/deals/{id}",
+    ),
     *SYSTEM_FIELDS,
 ]
 

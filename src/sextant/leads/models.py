@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sextant.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -32,6 +32,7 @@ class Lead(RecordMixin, Base):
     converted_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     converted_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
     converted_deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"))
+    lead_score: Mapped[float | None] = mapped_column(Float)  # analytics: the lead model's score (0-100)
 
     __table_args__ = (Index("ix_leads_status_owner", "status", "owner_id", "created_at"),)
 

@@ -44,6 +44,15 @@ LEAD_FIELDS = [
     FieldDef("territory", "Territory", "text", max_length=120, position=12),
     FieldDef("country", "Country", "text", max_length=120, position=13),
     FieldDef("description", "Description", "long_text", position=14, section="Notes"),
+    FieldDef(
+        "lead_score",
+        "Lead score",
+        "number",
+        system=True,
+        position=15,
+        section="Scores",
+        help_text="0-100, written by the lead model; its factors: GET /api/v1/analytics/scores/leads/{id}",
+    ),
     FieldDef("converted_at", "Converted", "datetime", system=True, section="Conversion", position=20),
     FieldDef(
         "converted_contact_id",

@@ -1,0 +1,1 @@
+"""Analytics: reports, dashboards, KPIs, sales forecasting, and explainable lead and win scores."""
