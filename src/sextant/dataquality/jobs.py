@@ -1,0 +1,27 @@
+"""Background jobs of data quality: an import's dry run and run, and the duplicate scan."""
+
+from __future__ import annotations
+
+from sextant.core import jobs
+from sextant.dataquality import importer
+
+MAX_ATTEMPTS = 5
+
+
+@jobs.job("dataquality.run_import", max_attempts=MAX_ATTEMPTS, lease_seconds=600)
+def run_import(ctx: jobs.JobContext, import_id: int, dry_run: bool = False) -> None:
+    """Resumes from the import's checkpoint when a previous attempt died (a retry, or a swept lease)."""
+    try:
+        importer.run(ctx.session, import_id, dry_run=dry_run, heartbeat=ctx.heartbeat)
+    except Exception as exc:
+        ctx.session.rollback()
+        if ctx.attempt >= MAX_ATTEMPTS:
+            importer.fail(import_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@jobs.job("dataquality.scan_duplicates", max_attempts=3, lease_seconds=600)
+def scan_duplicates(ctx: jobs.JobContext, object_name: str, record_ids: list[int] | None = None) -> None:
+    from sextant.dataquality import dedupe
+
+    dedupe.scan(ctx.session, object_name, record_ids=record_ids, heartbeat=ctx.heartbeat)
