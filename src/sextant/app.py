@@ -18,6 +18,8 @@ from sextant.accounts.auth import resolve_actor
 from sextant.activities import api as activities_api
 from sextant.activities import jobs as _activity_jobs  # noqa: F401 - registers periodic jobs
 from sextant.activities import objects as _activity_objects  # noqa: F401 - registers activities and tasks
+from sextant.automation import api as automation_api
+from sextant.automation import engine as _automation_engine  # noqa: F401 - registers subscribers and jobs
 from sextant.collaboration import api as collaboration_api
 from sextant.contacts import api as contacts_api
 from sextant.contacts import objects as _contact_objects  # noqa: F401 - registers contacts and companies
@@ -30,6 +32,7 @@ from sextant.core.http import STANDARD_PROBLEMS, FastJSON, install_error_handler
 from sextant.core.metadata import registry
 from sextant.core.records_api import object_router
 from sextant.core.scheduler import SchedulerThread
+from sextant.dataquality import api as dataquality_api
 from sextant.deals import api as deals_api
 from sextant.deals import objects as _deal_objects  # noqa: F401 - registers deals
 from sextant.deals import service as deals_service
@@ -113,7 +116,9 @@ def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     app.include_router(leads_api.public)
     app.include_router(activities_api.router)
     app.include_router(collaboration_api.router)
+    app.include_router(automation_api.router)
     app.include_router(views_api.router)
+    app.include_router(dataquality_api.router)
     for objdef in registry.all():
         app.include_router(object_router(objdef))
     _mount_web(app)

@@ -71,6 +71,12 @@ def record_change(
     event: bool = True,
     context: dict[str, Any] | None = None,
 ) -> None:
+    # A change made by automation carries its cause (workflow, run, depth) into the trail and the event, so
+    # the engine can refuse loops and a reader can see which workflow changed what.
+    cause = session.info.get("sextant_cause")
+    if cause:
+        context = {**(context or {}), "cause": cause}
+        payload = {**(payload or {}), "cause": cause}
     session.add(
         AuditEntry(
             actor_id=actor.user_id,

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     jobs_queue: str = "sextant"
     run_worker: bool = True
     worker_threads: int = 2
+    # Outgoing email (workflow emails, later campaigns and digests).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "sextant@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = 20.0
+    # Outgoing HTTP (webhooks, workflow webhook actions).
+    http_timeout: float = 10.0
     # Extra modules to import at start-up (comma-separated): jobs, subscribers or objects of a plugin.
     plugins: str = ""
     sql_echo: bool = False

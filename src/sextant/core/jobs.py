@@ -77,6 +77,12 @@ class JobContext:
     run_id: int
     attempt: int
     lease: timedelta
+    max_attempts: int = 1
+
+    @property
+    def last_attempt(self) -> bool:
+        """No retry follows if this attempt fails: a job records its final failure where users will look."""
+        return self.attempt >= self.max_attempts
 
     def heartbeat(self) -> None:
         """Extend the lease (long jobs call this in their loops; it commits the session's work so far)."""
@@ -267,12 +273,13 @@ def execute(run_id: int) -> str | None:
             return None
         session.refresh(run)
         attempt, name, args, kwargs = run.attempts, run.name, list(run.args), dict(run.kwargs)
+        max_attempts = run.max_attempts
 
     if jd is None:
         return _finish_failed(run_id, None, attempt, f"no job named '{name}' is registered in this process")
     session = new_session()
     try:
-        jd.fn(JobContext(session, run_id, attempt, lease), *args, **kwargs)
+        jd.fn(JobContext(session, run_id, attempt, lease, max_attempts), *args, **kwargs)
         session.execute(
             update(JobRun)
             .where(JobRun.id == run_id)

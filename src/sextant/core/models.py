@@ -8,6 +8,7 @@ def import_all_models() -> None:
     import sextant.activities.models
     import sextant.activities.objects
     import sextant.analytics.models
+    import sextant.automation.models
     import sextant.collaboration.models
     import sextant.contacts.models
     import sextant.contacts.objects

@@ -1,0 +1,390 @@
+"""Running workflows: events in, runs out, one step at a time with its state recorded.
+
+* Event triggers are matched by the outbox subscriber `automation`, in the same transaction that advances its
+  offset: a run is created exactly once per event and workflow (dedupe key), however often the event replays.
+* A run whose actions all stay inside the database runs right there, inside a savepoint: its effects commit
+  with the run log and the offset, so they happen once. A run with an external action (email, HTTP) or a wait
+  goes to the job queue: each finished step is committed as it completes, so a retried or resumed run skips
+  what it already did; a failing step is retried with backoff and, out of attempts, shown in the run log.
+* Loops: a workflow's own changes carry their cause; they never trigger that workflow again, and a chain of
+  workflows triggering each other stops at MAX_DEPTH (the run is logged as skipped with the reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sextant.automation import actions as _actions  # noqa: F401 - registers the built-in actions
+from sextant.automation import triggers as _triggers  # noqa: F401 - registers the built-in triggers
+from sextant.automation.models import Workflow, WorkflowRun, WorkflowStep, WorkflowVersion
+from sextant.automation.registry import ActionContext, actions, triggers
+from sextant.automation.templating import render
+from sextant.core import jobs, records
+from sextant.core.audit import OutboxEvent
+from sextant.core.db import utcnow
+from sextant.core.errors import DomainError, NotFound
+from sextant.core.events import subscribe
+from sextant.core.filters import compile_filter
+from sextant.core.metadata import load_view, registry
+from sextant.core.permissions import SYSTEM, Actor
+from sextant.core.scheduler import parse_cron, periodic
+
+log = logging.getLogger("sextant.automation")
+MAX_DEPTH = 5
+MAX_RECORDS_PER_SCAN = 10_000
+
+
+def workflow_actor(wf: Workflow) -> Actor:
+    return dataclasses.replace(SYSTEM, email=f"workflow #{wf.id}: {wf.name}"[:254])
+
+
+def condition_holds(session: Session, object_name: str | None, record_id: int | None, condition: Any) -> bool:
+    if not condition:
+        return True
+    if object_name is None or record_id is None:
+        return False
+    view = load_view(session, object_name)
+    clause = compile_filter(view, SYSTEM, condition, session.get_bind().dialect.name)
+    model = view.model
+    stmt = select(model.id).where(model.id == record_id, model.deleted_at.is_(None))
+    return session.scalar(stmt.where(clause) if clause is not None else stmt) is not None
+
+
+def needs_queue(action_list: list[dict[str, Any]]) -> bool:
+    for a in action_list:
+        at = actions.get(a.get("type", ""))
+        if at is None or at.external or at.name == "wait":
+            return True
+        if at.name == "branch" and (needs_queue(a.get("then") or []) or needs_queue(a.get("else") or [])):
+            return True
+    return False
+
+
+# -- starting runs -------------------------------------------------------------------------------------------
+
+
+def _recent_runs(session: Session, wf: Workflow) -> int:
+    since = utcnow() - timedelta(minutes=1)
+    return (
+        session.scalar(
+            select(func.count()).where(WorkflowRun.workflow_id == wf.id, WorkflowRun.created_at >= since)
+        )
+        or 0
+    )
+
+
+def start_run(
+    session: Session,
+    wf: Workflow,
+    *,
+    trigger_type: str,
+    object_name: str | None = None,
+    record_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    depth: int = 0,
+    event_id: int | None = None,
+    dedupe_key: str | None = None,
+    skip_reason: str | None = None,
+) -> WorkflowRun | None:
+    """Create a run (once per dedupe key) and run it now or hand it to the queue; None if it existed."""
+    if skip_reason is None and _recent_runs(session, wf) >= wf.max_runs_per_minute:
+        skip_reason = f"rate limit: more than {wf.max_runs_per_minute} runs in a minute"
+    run = WorkflowRun(
+        workflow_id=wf.id,
+        workflow_version=wf.version,
+        trigger_type=trigger_type,
+        event_id=event_id,
+        object_name=object_name,
+        record_id=record_id,
+        payload=payload or {},
+        depth=depth,
+        dedupe_key=dedupe_key,
+        status="skipped" if skip_reason else "queued",
+        error=skip_reason,
+        finished_at=utcnow() if skip_reason else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        return None
+    if skip_reason:
+        log.info("workflow %s: run %s skipped (%s)", wf.id, run.id, skip_reason)
+        return run
+    if needs_queue(wf.actions):
+        jobs.enqueue(session, "automation.run", run.id, key=f"workflow-run:{run.id}")
+    else:
+        execute(session, run, wf, in_job=False)
+    return run
+
+
+@subscribe("automation", "*.created", "*.updated", "*.deleted")
+def on_event(session: Session, event: OutboxEvent) -> None:
+    if event.object_name is None:
+        return
+    cause = (event.payload or {}).get("cause") or {}
+    depth = int(cause.get("depth", -1)) + 1
+    candidates = session.scalars(
+        select(Workflow).where(
+            Workflow.enabled, Workflow.deleted_at.is_(None), Workflow.object_name == event.object_name
+        )
+    )
+    for wf in candidates:
+        t = triggers.get(wf.trigger.get("type", ""))
+        if t is None or t.events is None or t.matches is None:
+            continue
+        if event.type not in t.events(event.object_name) or not t.matches(wf.trigger, event):
+            continue
+        if cause.get("workflow_id") == wf.id:
+            continue  # its own change: never a trigger for itself
+        skip = f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None
+        deleted = event.type == f"{event.object_name}.deleted"
+        if (
+            skip is None
+            and not deleted
+            and not condition_holds(session, event.object_name, event.record_id, wf.conditions)
+        ):
+            continue
+        start_run(
+            session,
+            wf,
+            trigger_type=wf.trigger["type"],
+            object_name=event.object_name,
+            record_id=event.record_id,
+            payload={"event": event.type, "changes": (event.payload or {}).get("changes", {})},
+            depth=depth,
+            event_id=event.id,
+            dedupe_key=f"wf:{wf.id}:event:{event.id}",
+            skip_reason=skip,
+        )
+
+
+# -- executing runs ------------------------------------------------------------------------------------------
+
+
+def _definition(session: Session, run: WorkflowRun, wf: Workflow) -> list[dict[str, Any]]:
+    if run.workflow_version == wf.version:
+        return wf.actions
+    kept = session.scalar(
+        select(WorkflowVersion.definition).where(
+            WorkflowVersion.workflow_id == wf.id, WorkflowVersion.version == run.workflow_version
+        )
+    )
+    return (kept or {}).get("actions", wf.actions)
+
+
+class _Paused(Exception):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+class _StepFailed(Exception):
+    pass
+
+
+def execute(
+    session: Session, run: WorkflowRun, wf: Workflow, *, in_job: bool, last_attempt: bool = True
+) -> str:
+    """Run the run's remaining steps; returns its status. In a job, each finished step is committed."""
+    record = None
+    if run.object_name and run.record_id:
+        try:
+            record = records.get_record(session, SYSTEM, run.object_name, run.record_id)
+        except DomainError:
+            record = None  # deleted since: templates see no record
+    context = {"record": record or {}, "payload": run.payload, "workflow": {"id": wf.id, "name": wf.name}}
+    context["now"] = utcnow().isoformat()
+    done = {s.path: s for s in session.scalars(select(WorkflowStep).where(WorkflowStep.run_id == run.id))}
+    actor = workflow_actor(wf)
+    previous_cause = session.info.get("sextant_cause")
+    session.info["sextant_cause"] = {"workflow_id": wf.id, "run_id": run.id, "depth": run.depth}
+    run.status = "running"
+
+    def step(action: dict[str, Any], path: str) -> None:
+        kept = done.get(path)
+        if kept is not None and kept.status == "succeeded":
+            branch = (kept.output or {}).get("branch")
+            if branch:
+                walk(action.get(branch) or [], f"{path}.{branch}.")
+            return
+        at = actions.get(action.get("type", ""))
+        ctx = ActionContext(
+            session=session,
+            actor=actor,
+            workflow_id=wf.id,
+            run_id=run.id,
+            path=path,
+            object_name=run.object_name,
+            record_id=run.record_id,
+            render=lambda value: render(value, context),
+            payload=run.payload,
+        )
+        try:
+            if at is None:
+                raise DomainError(f"unknown action '{action.get('type')}'")
+            with session.begin_nested():
+                result = at.run(ctx, action)
+        except Exception as exc:
+            message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+            retryable = in_job and not last_attempt and not isinstance(exc, DomainError)
+            if retryable:
+                raise  # the job is retried with backoff; finished steps are committed and skipped
+            _record(session, run, path, action, "failed", None, str(message)[:2000])
+            raise _StepFailed(f"step {path} ({action.get('type')}): {message}") from exc
+        output = dict(result.output)
+        if result.branch:
+            output["branch"] = result.branch
+        _record(session, run, path, action, "succeeded", output, None)
+        if in_job:
+            session.commit()
+        if result.wait_seconds:
+            raise _Paused(result.wait_seconds)
+        if result.branch:
+            walk(action.get(result.branch) or [], f"{path}.{result.branch}.")
+
+    def walk(action_list: list[dict[str, Any]], prefix: str) -> None:
+        for i, action in enumerate(action_list):
+            step(action, f"{prefix}{i}")
+
+    try:
+        walk(_definition(session, run, wf), "")
+        run.status, run.finished_at = "succeeded", utcnow()
+    except _Paused as pause:
+        run.status = "waiting"
+        jobs.enqueue(session, "automation.run", run.id, delay=pause.seconds)
+    except _StepFailed as failure:
+        run.status, run.error, run.finished_at = "failed", str(failure)[:4000], utcnow()
+    finally:
+        if previous_cause is None:
+            session.info.pop("sextant_cause", None)
+        else:
+            session.info["sextant_cause"] = previous_cause
+    return run.status
+
+
+def _record(
+    session: Session,
+    run: WorkflowRun,
+    path: str,
+    action: dict[str, Any],
+    status: str,
+    output: dict[str, Any] | None,
+    error: str | None,
+) -> None:
+    existing = session.scalar(
+        select(WorkflowStep).where(WorkflowStep.run_id == run.id, WorkflowStep.path == path)
+    )
+    if existing is None:
+        session.add(
+            WorkflowStep(
+                run_id=run.id,
+                path=path,
+                action=action.get("type", "?"),
+                status=status,
+                output=output,
+                error=error,
+            )
+        )
+    else:
+        existing.status, existing.output, existing.error = status, output, error
+        existing.attempts += 1
+        existing.at = utcnow()
+    session.flush()
+
+
+@jobs.job("automation.run", max_attempts=5, backoff_seconds=10)
+def run_job(ctx: jobs.JobContext, run_id: int) -> None:
+    run = ctx.session.get(WorkflowRun, run_id)
+    if run is None or run.status in ("succeeded", "failed", "skipped"):
+        return
+    wf = ctx.session.get(Workflow, run.workflow_id)
+    if wf is None:
+        raise NotFound("Workflow")
+    execute(ctx.session, run, wf, in_job=True, last_attempt=ctx.last_attempt)
+
+
+# -- time-based triggers -------------------------------------------------------------------------------------
+
+
+def _enabled(session: Session, trigger_type: str) -> list[Workflow]:
+    wfs = session.scalars(select(Workflow).where(Workflow.enabled, Workflow.deleted_at.is_(None)))
+    return [w for w in wfs if w.trigger.get("type") == trigger_type]
+
+
+def _matching_ids(session: Session, wf: Workflow, extra: Any = None) -> list[int]:
+    assert wf.object_name is not None
+    view = load_view(session, wf.object_name)
+    dialect = session.get_bind().dialect.name
+    stmt = select(view.model.id).where(view.model.deleted_at.is_(None))
+    for node in (wf.conditions, extra):
+        clause = compile_filter(view, SYSTEM, node, dialect) if node else None
+        if clause is not None:
+            stmt = stmt.where(clause)
+    return list(session.scalars(stmt.order_by(view.model.id).limit(MAX_RECORDS_PER_SCAN)))
+
+
+@periodic("automation.date_triggers", every_seconds=300)
+def date_triggers(session: Session) -> None:
+    """Records whose date field, shifted by the offset, is today (UTC): one run per workflow, record, day."""
+    today = utcnow().date()
+    for wf in _enabled(session, "date.reached"):
+        if wf.object_name is None or not registry.has(wf.object_name):
+            continue
+        target = today - timedelta(days=wf.trigger.get("offset_days", 0))
+        field = wf.trigger["field"]
+        next_day = target + timedelta(days=1)
+        on_day = {
+            "and": [
+                {"field": field, "op": "gte", "value": target.isoformat()},
+                {"field": field, "op": "lt", "value": next_day.isoformat()},
+            ]
+        }
+        for record_id in _matching_ids(session, wf, on_day):
+            start_run(
+                session,
+                wf,
+                trigger_type="date.reached",
+                object_name=wf.object_name,
+                record_id=record_id,
+                payload={"date": target.isoformat(), "field": field},
+                dedupe_key=f"wf:{wf.id}:date:{record_id}:{target.isoformat()}",
+            )
+
+
+@periodic("automation.schedules", every_seconds=30)
+def schedules(session: Session) -> None:
+    """Schedule triggers: each matching minute of the last five runs once (a late tick catches up)."""
+    now = utcnow().replace(second=0, microsecond=0)
+    for wf in _enabled(session, "schedule"):
+        matches = parse_cron(wf.trigger["cron"])
+        for back in range(5):
+            slot = now - timedelta(minutes=back)
+            if not matches(slot.replace(tzinfo=None)):
+                continue
+            key = slot.isoformat(timespec="minutes")
+            if wf.object_name is None:
+                start_run(
+                    session,
+                    wf,
+                    trigger_type="schedule",
+                    payload={"slot": key},
+                    dedupe_key=f"wf:{wf.id}:at:{key}",
+                )
+                continue
+            for record_id in _matching_ids(session, wf):
+                start_run(
+                    session,
+                    wf,
+                    trigger_type="schedule",
+                    object_name=wf.object_name,
+                    record_id=record_id,
+                    payload={"slot": key},
+                    dedupe_key=f"wf:{wf.id}:at:{key}:{record_id}",
+                )
