@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -164,6 +165,29 @@ def reindex(object_name: Annotated[str | None, typer.Argument()] = None) -> None
         raise typer.Exit(1)
     with _session() as session:
         typer.echo(f"indexed {search.rebuild(session, object_name)} record(s)")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, XLSX or vCard file")],
+    object_name: Annotated[str, typer.Option("--object", help="contacts, companies, leads, deals ...")],
+    map_file: Annotated[
+        Path | None,
+        typer.Option("--map", exists=True, help="JSON: {column: field} or {mapping, key, options}"),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Upsert key field (default: email / domain when mapped)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Import as this user (default: the first admin)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate every row, write nothing")] = False,
+    events: Annotated[bool, typer.Option("--events/--no-events", help="Emit events for workflows")] = True,
+    resume: Annotated[int | None, typer.Option(help="Resume an interrupted import by its id")] = None,
+) -> None:
+    """Import a file with a progress bar; commits in chunks, so an interrupted import resumes (--resume)."""
+    from sextant.dataquality.cli import run_cli_import
+
+    code = run_cli_import(file, object_name, map_file, key, user, dry_run, events, resume)
+    raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover

@@ -334,6 +334,9 @@ def run(
                 break
         if not chunk:
             break
+        if not dry_run and _checkpoint(session, import_id) != chunk[0][0] - 1:
+            session.rollback()  # another runner has moved on past this chunk: it finishes the import
+            return job
         items, pending = bulk.prepare(session, plan, refs, chunk)
         result = bulk.ChunkResult()
         if dry_run:
@@ -368,6 +371,15 @@ def run(
         job.rows_total = summary["rows_checked"]
     session.commit()
     return job
+
+
+def _checkpoint(session: Session, import_id: int) -> int:
+    """The committed checkpoint, read under the row's lock (SQLite: the write lock of BEGIN IMMEDIATE), so
+    two runners of one import (a swept lease, a CLI resume) never write the same chunk twice."""
+    stmt = select(ImportJob.rows_done).where(ImportJob.id == import_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return int(session.scalar(stmt) or 0)
 
 
 def _save_errors(session: Session, import_id: int, rejected: list[bulk.Pending], dry_run: bool) -> None:
