@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,7 +32,7 @@ from sextant.core.errors import DomainError
 from sextant.core.filters import field_expression
 from sextant.core.metadata import FieldDef, ObjectView, load_view, registry
 from sextant.core.permissions import Actor, can_reach_owner, visibility_clause
-from sextant.dataquality.convert import CellError, FieldReader, clean
+from sextant.dataquality.convert import NATIONAL, CellError, FieldReader, clean
 
 LOOKUP_BATCH = 500
 RowError = dict[str, Any]
@@ -377,8 +378,11 @@ def prepare(
 
 
 def _changes_for_create(view: ObjectView, columns: dict[str, Any], custom: dict[str, Any]) -> dict[str, Any]:
+    fields = view.fields
     changes = {
-        k: [None, ft.to_json(view.fields[k].type, v)] for k, v in columns.items() if v not in (None, [])
+        k: [None, ft.to_json(fields[k].type, v) if isinstance(v, date) else v]
+        for k, v in columns.items()
+        if v is not None and v != []
     }
     changes.update({k: [None, v] for k, v in custom.items() if v not in (None, [])})
     return changes
@@ -401,11 +405,15 @@ class Writer:
         self.processors = self._processors(self.table)
 
     def _processors(self, table: Table) -> dict[str, Any]:
+        """Python value -> driver value per column: what Core's bind processing does (JSON as json.dumps,
+        the engine's serializer; SQLite's date/time text), computed once instead of per statement."""
         dialect = self.session.get_bind().dialect
         out = {}
         for c in table.columns:
-            if self.dialect == "postgresql":
-                out[c.name] = json.dumps if c.type._type_affinity.__name__ in ("JSON", "JSONB") else None
+            if c.type._type_affinity.__name__ in ("JSON", "JSONB"):
+                out[c.name] = json.dumps
+            elif self.dialect == "postgresql":
+                out[c.name] = None
             else:
                 out[c.name] = c.type._cached_bind_processor(dialect)
         return out
@@ -429,10 +437,14 @@ class Writer:
         if not rows:
             return
         procs = self.processors if table is self.table else self._processors(table)
-        tuples = [
-            tuple(v if (p := procs.get(c)) is None or v is None else p(v) for c in cols for v in (r.get(c),))
-            for r in rows
-        ]
+        convert = [(i, procs[c]) for i, c in enumerate(cols) if procs.get(c) is not None]
+        tuples = []
+        for r in rows:
+            values = [r.get(c) for c in cols]
+            for i, fn in convert:
+                if values[i] is not None:
+                    values[i] = fn(values[i])
+            tuples.append(tuple(values))
         conn = self.session.connection()
         if self.dialect == "postgresql":
             raw = conn.connection.driver_connection
@@ -478,7 +490,7 @@ class Writer:
     def _index(self, rows: list[dict[str, Any]]) -> None:
         entries = []
         for row in rows:
-            entries.extend(search.entries_for(self.view, SimpleNamespace(**row)))
+            entries.extend(entries_for(self.view, row))
         if entries:
             self._insert(
                 search.SearchEntry.__table__, ["object_name", "record_id", "field", "content"], entries
@@ -643,3 +655,42 @@ class SlowWriter:
                     pending.errors.append(
                         _err(_column_of(self.plan, e.field.split("[")[0]), e.message, e.code, e.field)
                     )
+
+
+def _content(ftype: str, value: Any) -> str:
+    """`core.search._content`, with the national digits of a phone taken from its normalisation's parse."""
+    if ftype == "phone" and isinstance(value, str) and value.startswith("+"):
+        national = NATIONAL.get(value)
+        if national is not None:
+            return f"{value[1:]} {national}"
+    return search._content(ftype, value)
+
+
+def entries_for(view: ObjectView, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """`core.search.entries_for` for a row about to be inserted (a test checks they agree)."""
+    out = []
+    custom = row.get("custom") or {}
+    for name in _searchable(view):
+        fdef = view.fields[name]
+        value = custom.get(name) if fdef.custom else row.get(name)
+        content = _content(fdef.type, value).strip() if value is not None else ""
+        if content:
+            out.append({"object_name": view.name, "record_id": row["id"], "field": name, "content": content})
+    if out:
+        out.append(
+            {
+                "object_name": view.name,
+                "record_id": row["id"],
+                "field": search.ALL_FIELDS,
+                "content": " ".join(r["content"] for r in out),
+            }
+        )
+    return out
+
+
+def _searchable(view: ObjectView) -> list[str]:
+    cached = getattr(view, "_dq_searchable", None)
+    if cached is None:
+        cached = search.searchable_fields(view)
+        view._dq_searchable = cached  # type: ignore[attr-defined]
+    return cached

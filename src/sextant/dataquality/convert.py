@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import phonenumbers
+
 from sextant.core import fieldtypes as ft
 from sextant.core.errors import FieldError
 from sextant.core.metadata import FieldDef, ObjectView
@@ -102,9 +104,24 @@ def normalise_email(value: str) -> str:
     return ft.normalise_email(value)
 
 
+# E.164 number -> its national digits, as `core.search` indexes them: one parse serves both.
+NATIONAL: dict[str, str] = {}
+
+
 @lru_cache(maxsize=65_536)
 def _phone(value: str, region: str) -> str:
-    return ft.normalise_phone(value, region)
+    """`fieldtypes.normalise_phone`, parsing once and keeping the national digits for the search index."""
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ft.ValueError_(f"not a valid phone number: {exc}", "invalid_phone") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise ft.ValueError_("not a possible phone number", "invalid_phone")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if len(NATIONAL) > 200_000:
+        NATIONAL.clear()
+    NATIONAL[e164] = str(parsed.national_number)
+    return e164
 
 
 def coerce(fdef: FieldDef, value: Any, region: str) -> Any:
