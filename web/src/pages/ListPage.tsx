@@ -397,7 +397,9 @@ export function ListPage() {
                 >
                   {selectable && (
                     <td className="col-select">
-                      <input type="checkbox" aria-label={`Select ${title}`} checked={selected.has(r.id)} onChange={(e) => toggle(r, e.target.checked)} />
+                      <label className="select-target">
+                        <input type="checkbox" aria-label={`Select ${title}`} checked={selected.has(r.id)} onChange={(e) => toggle(r, e.target.checked)} />
+                      </label>
                     </td>
                   )}
                   <td className="col-title" data-label="Name">
