@@ -40,7 +40,7 @@ def _writable_fields(session: Any, object_name: str | None, values: Any, path: s
     return [
         FieldError(f"{path}.values.{name}", f"{object_name} has no writable field '{name}'", "unknown_field")
         for name in values
-        if name not in view.fields or view.fields[name].read_only
+        if name not in view.fields or view.fields[name].system
     ]
 
 

@@ -364,9 +364,10 @@ def schedules(session: Session) -> None:
     now = utcnow().replace(second=0, microsecond=0)
     for wf in _enabled(session, "schedule"):
         matches = parse_cron(wf.trigger["cron"])
+        since = wf.updated_at.replace(second=0, microsecond=0)  # no catching up on slots before it was saved
         for back in range(5):
             slot = now - timedelta(minutes=back)
-            if not matches(slot.replace(tzinfo=None)):
+            if slot < since or not matches(slot.replace(tzinfo=None)):
                 continue
             key = slot.isoformat(timespec="minutes")
             if wf.object_name is None:

@@ -14,7 +14,7 @@ from sextant.automation.registry import actions, triggers
 from sextant.automation.templating import render, syntax_error
 from sextant.core import records
 from sextant.core.db import utcnow
-from sextant.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from sextant.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.filters import compile_filter
 from sextant.core.metadata import load_view, registry
 from sextant.core.permissions import SYSTEM, Actor
@@ -75,8 +75,8 @@ def _check_condition(
         compile_filter(
             load_view(session, object_name), SYSTEM, node, session.get_bind().dialect.name, path=path
         )
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
+    except DomainError as exc:
+        errors.extend(exc.errors or [FieldError(path, exc.detail)])
 
 
 def _clean(session: Session, data: Any, current: Workflow | None) -> dict[str, Any]:

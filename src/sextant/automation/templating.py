@@ -11,7 +11,10 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-_env = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+# None renders as nothing: "Hi {{ record.title }}" with no title reads "Hi ", not "Hi None".
+_env = SandboxedEnvironment(
+    undefined=ChainableUndefined, autoescape=False, finalize=lambda v: "" if v is None else v
+)
 MAX_TEMPLATE = 10_000
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sextant.automation.registry import Options, trigger
-from sextant.core import fieldtypes as ft
 from sextant.core.audit import OutboxEvent
 from sextant.core.errors import FieldError
 from sextant.core.metadata import load_view
@@ -118,7 +117,7 @@ def _check_date(session: Session, object_name: str | None, o: Options, path: str
     errors = _field_errors(session, object_name, o, path, "field")
     if not errors and object_name:
         fdef = load_view(session, object_name).fields[o["field"]]
-        if fdef.type not in (ft.DATE, ft.DATETIME):
+        if fdef.type not in ("date", "datetime"):
             errors.append(FieldError(f"{path}.field", "a date or datetime field"))
     offset = o.get("offset_days", 0)
     if not isinstance(offset, int) or isinstance(offset, bool) or not -3650 <= offset <= 3650:
