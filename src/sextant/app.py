@@ -18,6 +18,8 @@ from sextant.accounts.auth import resolve_actor
 from sextant.activities import api as activities_api
 from sextant.activities import jobs as _activity_jobs  # noqa: F401 - registers periodic jobs
 from sextant.activities import objects as _activity_objects  # noqa: F401 - registers activities and tasks
+from sextant.analytics import api as analytics_api
+from sextant.analytics import jobs as _analytics_jobs  # noqa: F401 - retraining job, rescoring subscriber
 from sextant.automation import api as automation_api
 from sextant.automation import engine as _automation_engine  # noqa: F401 - registers subscribers and jobs
 from sextant.collaboration import api as collaboration_api
@@ -118,6 +120,7 @@ def create_app(*, dispatcher: bool | None = None) -> FastAPI:
     app.include_router(collaboration_api.router)
     app.include_router(automation_api.router)
     app.include_router(views_api.router)
+    app.include_router(analytics_api.router)
     app.include_router(dataquality_api.router)
     for objdef in registry.all():
         app.include_router(object_router(objdef))
