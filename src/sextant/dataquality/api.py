@@ -11,8 +11,9 @@ from fastapi.responses import StreamingResponse
 from sextant.core import fieldtypes as ft
 from sextant.core import jobs
 from sextant.core.deps import ActorDep, SessionDep
+from sextant.core.errors import FieldError, ValidationFailed
 from sextant.core.http import STANDARD_PROBLEMS, FastJSON
-from sextant.dataquality import importer
+from sextant.dataquality import dedupe, importer, merge
 from sextant.dataquality import jobs as dq_jobs
 
 router = APIRouter(
@@ -110,3 +111,87 @@ def undo(
     force: Annotated[bool, Query(description="Also take back records edited since the import")] = False,
 ) -> Any:
     return importer.undo(session, actor, import_id, force=force)
+
+
+# -- duplicates ----------------------------------------------------------------------------------------------
+
+dedupe.install_create_check()
+PairId = Annotated[int, Path(ge=1, le=ft.MAX_INTEGER)]
+
+
+@router.get("/duplicates/settings/{object_name}", summary="Compared fields and thresholds of an object")
+def dedupe_settings(object_name: str, session: SessionDep, actor: ActorDep) -> Any:
+    actor.require(object_name, "read")
+    return dedupe.get_settings(session, object_name)
+
+
+@router.put("/duplicates/settings/{object_name}", summary="Set compared fields (custom ones too), thresholds")
+def put_dedupe_settings(object_name: str, session: SessionDep, actor: ActorDep, body: JsonBody) -> Any:
+    return dedupe.put_settings(session, actor, object_name, body)
+
+
+@router.post("/duplicates/scan", status_code=202, summary="Scan an object for duplicates (a background job)")
+def scan(session: SessionDep, actor: ActorDep, body: JsonBody) -> Any:
+    object_name = body.get("object")
+    if not isinstance(object_name, str) or object_name not in dedupe.DEFAULT_FIELDS:
+        raise ValidationFailed(
+            [FieldError("object", f"one of: {', '.join(dedupe.DEFAULT_FIELDS)}", "invalid_choice")]
+        )
+    actor.require(object_name, "edit")
+    run_id = dq_jobs.scan_duplicates.enqueue(session, object_name)
+    return {"object": object_name, "job_run_id": run_id}
+
+
+@router.get("/duplicates", summary="Candidate duplicate pairs with their match probability, best first")
+def pairs(
+    session: SessionDep,
+    actor: ActorDep,
+    object: Annotated[str, Query(max_length=64)],
+    status: Annotated[str, Query(max_length=16)] = "open",
+    min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    after = None
+    if cursor:
+        try:
+            p, pid = cursor.split(":")
+            after = (float(p), int(pid))
+        except ValueError as exc:
+            raise ValidationFailed([FieldError("cursor", "malformed cursor", "invalid_cursor")]) from exc
+    return dedupe.list_pairs(
+        session, actor, object, status=status, min_probability=min_probability, after=after, limit=limit
+    )
+
+
+@router.post("/duplicates/check", summary="Possible duplicates of a record being entered")
+def check(session: SessionDep, actor: ActorDep, body: JsonBody) -> Any:
+    object_name, values = body.get("object"), body.get("values")
+    if not isinstance(object_name, str) or not isinstance(values, dict):
+        raise ValidationFailed([FieldError("body", "expected {object, values}", "type")])
+    exclude = body.get("exclude_id")
+    exclude = exclude if isinstance(exclude, int) and not isinstance(exclude, bool) else None
+    return {"items": dedupe.check(session, actor, object_name, values, exclude_id=exclude)}
+
+
+@router.post("/duplicates/{pair_id}/dismiss", summary="Not duplicates: leave the queue")
+def dismiss(pair_id: PairId, session: SessionDep, actor: ActorDep) -> Any:
+    return merge.dismiss(session, actor, pair_id)
+
+
+@router.post("/merges", status_code=201, summary="Merge duplicates into a master record")
+def merge_records(session: SessionDep, actor: ActorDep, body: JsonBody) -> Any:
+    object_name = body.get("object")
+    if not isinstance(object_name, str):
+        raise ValidationFailed([FieldError("object", "is required", "required")])
+    return merge.merge(session, actor, object_name, {k: v for k, v in body.items() if k != "object"})
+
+
+@router.get("/merges/{merge_id}", summary="A merge")
+def get_merge(merge_id: PairId, session: SessionDep, actor: ActorDep) -> Any:
+    return merge.merge_dict(merge.get_merge(session, actor, merge_id))
+
+
+@router.post("/merges/{merge_id}/undo", summary="Un-merge: restore the merged records and their relations")
+def unmerge(merge_id: PairId, session: SessionDep, actor: ActorDep) -> Any:
+    return merge.unmerge(session, actor, merge_id)

@@ -26,7 +26,7 @@ from sextant.core.db import new_session, utcnow
 from sextant.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.metadata import load_view, registry
 from sextant.core.permissions import Actor
-from sextant.dataquality import bulk, mapping, readers
+from sextant.dataquality import bulk, dedupe, mapping, readers
 from sextant.dataquality.models import ImportBatch, ImportError_, ImportJob, ImportTemplate
 
 CHUNK = 5000
@@ -323,6 +323,29 @@ def run(
         job.options = {**(job.options or {}), "_run_from": start_row}
     job.started_at, job.finished_at = utcnow(), None
     session.commit()
+    token = dedupe.in_bulk.set(True)  # no per-row duplicate check: the import scans afterwards
+    try:
+        return _chunks(
+            session, job, plan, refs, writer, (path, start_row, size), dry_run, summary, heartbeat, progress
+        )
+    finally:
+        dedupe.in_bulk.reset(token)
+
+
+def _chunks(
+    session: Session,
+    job: ImportJob,
+    plan: bulk.Plan,
+    refs: bulk.References,
+    writer: Any,
+    where: tuple[Path, int, int],
+    dry_run: bool,
+    summary: dict[str, int],
+    heartbeat: Callable[[], None] | None,
+    progress: Callable[[ImportJob], None] | None,
+) -> ImportJob:
+    path, start_row, size = where
+    import_id = job.id
     rows = readers.iter_rows(path, job.file_format, job.encoding, job.delimiter, start=start_row)
     row_no = start_row
     while True:

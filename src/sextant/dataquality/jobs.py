@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sextant.core import jobs
-from sextant.dataquality import importer
+from sextant.dataquality import dedupe, importer
 
 MAX_ATTEMPTS = 5
 
@@ -12,7 +12,11 @@ MAX_ATTEMPTS = 5
 def run_import(ctx: jobs.JobContext, import_id: int, dry_run: bool = False) -> None:
     """Resumes from the import's checkpoint when a previous attempt died (a retry, or a swept lease)."""
     try:
-        importer.run(ctx.session, import_id, dry_run=dry_run, heartbeat=ctx.heartbeat)
+        job = importer.run(ctx.session, import_id, dry_run=dry_run, heartbeat=ctx.heartbeat)
+        check = (job.options or {}).get("check_duplicates", True) and job.object_name in dedupe.DEFAULT_FIELDS
+        if not dry_run and job.status == "succeeded" and job.created_count and check:
+            jobs.enqueue(ctx.session, "dataquality.scan_duplicates", job.object_name, import_id=job.id)
+            ctx.session.commit()
     except Exception as exc:
         ctx.session.rollback()
         if ctx.attempt >= MAX_ATTEMPTS:
@@ -21,7 +25,7 @@ def run_import(ctx: jobs.JobContext, import_id: int, dry_run: bool = False) -> N
 
 
 @jobs.job("dataquality.scan_duplicates", max_attempts=3, lease_seconds=600)
-def scan_duplicates(ctx: jobs.JobContext, object_name: str, record_ids: list[int] | None = None) -> None:
-    from sextant.dataquality import dedupe
-
-    dedupe.scan(ctx.session, object_name, record_ids=record_ids, heartbeat=ctx.heartbeat)
+def scan_duplicates(
+    ctx: jobs.JobContext, object_name: str, record_ids: list[int] | None = None, import_id: int | None = None
+) -> None:
+    dedupe.scan(ctx.session, object_name, record_ids=record_ids, import_id=import_id, heartbeat=ctx.heartbeat)
