@@ -65,10 +65,10 @@ def test_a_due_reminder_fires_once_however_often_the_job_runs(crm: Crm, clock: C
         due_at=iso(clock.at + timedelta(hours=1)),
         reminder_at=iso(clock.at - timedelta(minutes=1)),
     )
-    assert clock.run() == [JOB]
-    assert clock.run() == []  # the interval has not passed
+    assert JOB in clock.run()
+    assert JOB not in clock.run()  # the interval has not passed
     clock.advance(minutes=5)
-    assert clock.run() == [JOB]
+    assert JOB in clock.run()
     with session_scope() as s:
         assert service.fire_due_reminders(s, clock.at) == 0
     [note] = reminders(alice)
@@ -104,7 +104,7 @@ def test_a_reminder_that_came_due_while_the_server_was_down_fires_after_a_restar
 
     clock.advance(hours=3)
     with TestClient(create_app(dispatcher=False)) as fresh:
-        assert clock.run() == [JOB]
+        assert JOB in clock.run()
         again = As(fresh, alice.token, alice.user)
         [note] = reminders(again)
         assert note["record_id"] == task["id"]

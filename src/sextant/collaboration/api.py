@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict
 
 from sextant.collaboration import service
 from sextant.core.deps import ActorDep, SessionDep
@@ -22,6 +23,24 @@ def notifications(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     return service.list_notifications(session, actor, unread_only=unread_only, limit=limit, before=before)
+
+
+class Channels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    in_app: bool | None = None
+    email: bool | None = None
+
+
+@router.get("/preferences", summary="Which kinds of notification I get, and where")
+def get_preferences(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    return {"items": service.preferences(session, actor)}
+
+
+@router.patch("/preferences", summary="Turn kinds of notification on or off: {kind: {in_app, email}}")
+def set_preferences(body: dict[str, Channels], session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    changes = {k: v.model_dump(exclude_none=True) for k, v in body.items()}
+    return {"items": service.set_preferences(session, actor, changes)}
 
 
 @router.post("/read", status_code=204, summary="Mark all my notifications read")
