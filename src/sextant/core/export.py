@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,6 +53,7 @@ def prepare(
     filter: Any = None,
     sort: Any = None,
     fields: list[str] | None = None,
+    format: str = "csv",
 ) -> tuple[ObjectView, list[FieldDef]]:
     """Check rights and arguments now (so errors are proper 4xx), and write the audit entry."""
     view = load_view(session, object_name)
@@ -71,19 +75,17 @@ def prepare(
         object_name,
         0,
         "export",
-        {"filter": [None, filter], "sort": [None, sort], "fields": [None, names]},
+        {"filter": [None, filter], "sort": [None, sort], "fields": [None, names], "format": [None, format]},
         event=True,
     )
     return view, [readable[n] for n in names]
 
 
-def stream_csv(
+def iter_batches(
     actor: Actor, object_name: str, columns: list[FieldDef], *, filter: Any = None, sort: Any = None
-) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([f.name for f in columns])
-    yield ("\ufeff" + buffer.getvalue()).encode()  # BOM: spreadsheets then read UTF-8 correctly
+) -> Iterator[list[list[Any]]]:
+    """The matching records' raw values for `columns`, in keyset batches of BATCH rows, read on a session of
+    the export's own (the request's is closed once the response starts streaming)."""
     session = new_session(write=False)  # a long read must not hold the SQLite write lock
     try:
         view = load_view(session, object_name)
@@ -100,18 +102,89 @@ def stream_csv(
             rows = session.execute(page.add_columns(*key_exprs).order_by(*order_by(keys)).limit(BATCH)).all()
             if not rows:
                 break
-            buffer.seek(0)
-            buffer.truncate()
+            batch = []
             for row in rows:
                 record = row[0]
                 custom = record.custom or {}
-                writer.writerow(
-                    [cell(f, custom.get(f.name) if f.custom else getattr(record, f.name)) for f in columns]
-                )
-            yield buffer.getvalue().encode()
+                batch.append([custom.get(f.name) if f.custom else getattr(record, f.name) for f in columns])
+            yield batch
             if len(rows) < BATCH:
                 break
             cursor = encode_cursor(keys, list(rows[-1][1:]))
             session.expunge_all()
     finally:
         session.close()
+
+
+def stream_csv(
+    actor: Actor, object_name: str, columns: list[FieldDef], *, filter: Any = None, sort: Any = None
+) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([f.name for f in columns])
+    yield ("\ufeff" + buffer.getvalue()).encode()  # BOM: spreadsheets then read UTF-8 correctly
+    for batch in iter_batches(actor, object_name, columns, filter=filter, sort=sort):
+        buffer.seek(0)
+        buffer.truncate()
+        for values in batch:
+            writer.writerow([cell(f, v) for f, v in zip(columns, values, strict=True)])
+        yield buffer.getvalue().encode()
+
+
+def xlsx_value(fdef: FieldDef, value: Any) -> Any:
+    """A typed spreadsheet cell: numbers, booleans and dates stay typed; text is quoted as in CSV."""
+    if value is None:
+        return None
+    if fdef.type in ft.NUMERIC_TYPES or fdef.type in ("boolean", "reference", "date"):
+        return value
+    if fdef.type == "datetime" and hasattr(value, "astimezone"):
+        return value.astimezone(UTC).replace(tzinfo=None)  # spreadsheets have no time zones: UTC
+    return cell(fdef, value)
+
+
+def stream_xlsx(
+    actor: Actor, object_name: str, columns: list[FieldDef], *, filter: Any = None, sort: Any = None
+) -> Iterator[bytes]:
+    """An XLSX workbook written row by row (openpyxl write-only mode keeps memory flat), sent in chunks."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(object_name[:31])
+    sheet.append([f.name for f in columns])
+    for batch in iter_batches(actor, object_name, columns, filter=filter, sort=sort):
+        for values in batch:
+            sheet.append([xlsx_value(f, v) for f, v in zip(columns, values, strict=True)])
+    with tempfile.TemporaryFile() as fh:
+        book.save(fh)
+        fh.seek(0)
+        while chunk := fh.read(1024 * 1024):
+            yield chunk
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    media_type: str
+    extension: str
+    stream: Callable[..., Iterator[bytes]]
+    objects: frozenset[str] | None = None  # None: every object
+
+
+FORMATS: dict[str, ExportFormat] = {
+    "csv": ExportFormat("text/csv; charset=utf-8", "csv", stream_csv),
+    "xlsx": ExportFormat(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", stream_xlsx
+    ),
+}
+
+
+def register_format(name: str, fmt: ExportFormat) -> None:
+    """Domain packages add formats (vCard for people) without core knowing them."""
+    FORMATS[name] = fmt
+
+
+def export_format(object_name: str, name: str | None) -> ExportFormat:
+    fmt = FORMATS.get(name or "csv")
+    if fmt is None or (fmt.objects is not None and object_name not in fmt.objects):
+        usable = [n for n, f in FORMATS.items() if f.objects is None or object_name in f.objects]
+        raise ValidationFailed([FieldError("format", f"one of: {', '.join(usable)}", "invalid_choice")])
+    return fmt

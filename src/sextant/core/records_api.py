@@ -201,7 +201,7 @@ def object_router(objdef: ObjectDef) -> APIRouter:
 
     @router.get(
         "/export",
-        summary=f"Export {name} as CSV (streamed; filter, sort and fields as the list)",
+        summary=f"Export {name} as CSV, XLSX or vCard (streamed; filter, sort and fields as the list)",
         operation_id=f"export_{name}",
         response_class=StreamingResponse,
         responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
@@ -212,16 +212,18 @@ def object_router(objdef: ObjectDef) -> APIRouter:
         filter: FilterQ = None,
         sort: SortQ = None,
         fields: FieldsQ = None,
+        format: Annotated[str, Query(max_length=16, description="csv, xlsx, vcard (people)")] = "csv",
     ) -> StreamingResponse:
         parsed = parse_filter_param(filter)
+        fmt = export_mod.export_format(name, format)
         _view, columns = export_mod.prepare(
-            session, actor, name, filter=parsed, sort=sort, fields=_fields(fields)
+            session, actor, name, filter=parsed, sort=sort, fields=_fields(fields), format=format
         )
         session.commit()  # the audit entry is durable before the first byte leaves
         return StreamingResponse(
-            export_mod.stream_csv(actor, name, columns, filter=parsed, sort=sort),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            fmt.stream(actor, name, columns, filter=parsed, sort=sort),
+            media_type=fmt.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}.{fmt.extension}"'},
         )
 
     @router.post(

@@ -15,6 +15,7 @@ from sextant.core.errors import FieldError, ValidationFailed
 from sextant.core.http import STANDARD_PROBLEMS, FastJSON
 from sextant.dataquality import dedupe, importer, merge
 from sextant.dataquality import jobs as dq_jobs
+from sextant.dataquality import vcard as _vcard  # noqa: F401 - registers the vCard export format
 
 router = APIRouter(
     prefix="/api/v1", tags=["data quality"], responses=STANDARD_PROBLEMS, default_response_class=FastJSON
