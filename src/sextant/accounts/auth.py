@@ -26,24 +26,23 @@ def resolve_actor(request: Request, session: Session) -> Actor | None:
     raw = bearer(request) or request.headers.get("x-api-key")
     if raw:
         if raw.startswith("sxk_"):
-            found = service.resolve_api_key(session, raw)
-            if found is None:
+            actor = service.key_actor(session, raw)
+            if actor is None:
                 raise Unauthorized("Invalid, expired or revoked API key")
-            return service.build_actor(session, found[0], api_key_id=found[1].id)
-        found_s = service.resolve_session_token(session, raw, kind="token")
-        if found_s is None:
+            return actor
+        found = service.session_actor(session, raw, kind="token")
+        if found is None:
             raise Unauthorized("Invalid, expired or revoked token")
-        return service.build_actor(session, found_s[0], auth_session_id=found_s[1].id)
+        return found.actor
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    found_c = service.resolve_session_token(session, cookie, kind="cookie")
-    if found_c is None:
+    found = service.session_actor(session, cookie, kind="cookie")
+    if found is None:
         return None
-    user, auth = found_c
     if request.method not in SAFE_METHODS:
         # Synchroniser token: a cross-site form cannot read it, so it cannot send it.
         sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not auth.csrf_token or not same(sent, auth.csrf_token):
+        if not sent or not found.csrf_token or not same(sent, found.csrf_token):
             raise Forbidden("Missing or wrong CSRF token (send the X-CSRF-Token header)")
-    return service.build_actor(session, user, auth_session_id=auth.id)
+    return found.actor

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import String, bindparam, case, cast, delete, func, literal, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sextant.accounts.models import ApiKey, AuthSession, RateLimitBucket, Role, Team, User
@@ -94,18 +94,136 @@ def build_actor(
     session: Session, user: User, *, auth_session_id: int | None = None, api_key_id: int | None = None
 ) -> Actor:
     role = user.role
-    peers = {user.id, *session.scalars(_PEERS, {"me": user.id, "team": user.team_id})}
+    return _actor(
+        session,
+        user.id,
+        user.email,
+        user.team_id,
+        role.name,
+        role.is_admin,
+        role.permissions,
+        role.field_access,
+        auth_session_id=auth_session_id,
+        api_key_id=api_key_id,
+    )
+
+
+def _actor(
+    session: Session,
+    user_id: int,
+    email: str,
+    team_id: int | None,
+    role_name: str,
+    is_admin: bool,
+    permissions: dict[str, Any] | None,
+    field_access: dict[str, Any] | None,
+    *,
+    auth_session_id: int | None = None,
+    api_key_id: int | None = None,
+) -> Actor:
+    peers = {user_id, *session.scalars(_PEERS, {"me": user_id, "team": team_id})}
     return Actor(
-        user_id=user.id,
-        email=user.email,
-        role_name=role.name,
-        is_admin=role.is_admin,
-        permissions=expand_permissions(role.permissions or {}, registry.names()),
-        field_access=role.field_access or {},
-        team_id=user.team_id,
+        user_id=user_id,
+        email=email,
+        role_name=role_name,
+        is_admin=is_admin,
+        permissions=expand_permissions(permissions or {}, registry.names()),
+        field_access=field_access or {},
+        team_id=team_id,
         peer_ids=frozenset(peers),
         auth_session_id=auth_session_id,
         api_key_id=api_key_id,
+    )
+
+
+# Per request, from a credential: what the Actor needs of the session or key, its user, the user's role and
+# their peers (the hierarchy below them and their team-mates, as a comma-separated list), as plain columns of
+# one statement built once. Nothing is kept between requests: a logout, a revoked key, a deactivated user, an
+# edited role or a new manager is seen by the next request in every process.
+def _credential_statement(model: Any, hash_column: Any, *columns: Any) -> Any:
+    me = select(model.user_id).where(hash_column == bindparam("digest")).scalar_subquery()
+    my_team = select(User.team_id).where(User.id == me).scalar_subquery()
+    below = select(User.id).where(User.manager_id == me).cte("below", recursive=True)
+    below = below.union(select(User.id).join(below, User.manager_id == below.c.id))
+    mates = aliased(User)
+    peers = union(select(below.c.id), select(mates.id).where(mates.team_id == my_team)).subquery()
+    peer_list = select(func.aggregate_strings(cast(peers.c.id, String), ",")).scalar_subquery()
+    return (
+        select(
+            model.id.label("credential_id"),
+            model.expires_at,
+            model.revoked_at,
+            *columns,
+            User.id.label("user_id"),
+            User.email,
+            User.is_active,
+            User.team_id,
+            Role.name.label("role_name"),
+            Role.is_admin,
+            Role.permissions,
+            Role.field_access,
+            peer_list.label("peers"),
+        )
+        .join(User, User.id == model.user_id)
+        .join(Role, Role.id == User.role_id)
+        .where(hash_column == bindparam("digest"))
+    )
+
+
+_SESSION_ACTOR = _credential_statement(
+    AuthSession,
+    AuthSession.token_hash,
+    AuthSession.kind,
+    AuthSession.last_seen_at.label("last_used_at"),
+    AuthSession.csrf_token,
+)
+_KEY_ACTOR = _credential_statement(ApiKey, ApiKey.key_hash, ApiKey.last_used_at)
+
+
+@dataclass(frozen=True)
+class Credential:
+    actor: Actor
+    csrf_token: str | None = None
+
+
+def session_actor(session: Session, raw: str, kind: str) -> Credential | None:
+    """The Actor of a live session token or cookie (and the session's CSRF token), else None."""
+    row = session.execute(_SESSION_ACTOR, {"digest": digest(raw)}).first()
+    now = utcnow()
+    if row is None or row.kind != kind or not _usable(row, now):
+        return None
+    if row.last_used_at is None or row.last_used_at < now - TOUCH_EVERY:
+        _touch_id(session, AuthSession, row.credential_id, "last_seen_at", now)
+    return Credential(_row_actor(session, row, auth_session_id=row.credential_id), row.csrf_token)
+
+
+def key_actor(session: Session, raw: str) -> Actor | None:
+    """The Actor of a live API key, else None."""
+    row = session.execute(_KEY_ACTOR, {"digest": digest(raw)}).first()
+    now = utcnow()
+    if row is None or not _usable(row, now):
+        return None
+    if row.last_used_at is None or row.last_used_at < now - TOUCH_EVERY:
+        _touch_id(session, ApiKey, row.credential_id, "last_used_at", now)
+    return _row_actor(session, row, api_key_id=row.credential_id)
+
+
+def _usable(row: Any, now: datetime) -> bool:
+    expired = row.expires_at is not None and row.expires_at <= now
+    return row.revoked_at is None and not expired and bool(row.is_active)
+
+
+def _row_actor(session: Session, row: Any, **credential: int) -> Actor:
+    return Actor(
+        user_id=row.user_id,
+        email=row.email,
+        role_name=row.role_name,
+        is_admin=row.is_admin,
+        permissions=expand_permissions(row.permissions or {}, registry.names()),
+        field_access=row.field_access or {},
+        team_id=row.team_id,
+        peer_ids=frozenset({row.user_id, *(int(p) for p in (row.peers or "").split(",") if p)}),
+        **credential,
     )
 
 
@@ -270,26 +388,30 @@ def resolve_session_token(
 
 
 def _touch(session: Session, row: AuthSession | ApiKey, column: str, now: datetime) -> None:
+    if _touch_id(session, type(row), row.id, column, now):
+        set_committed_value(row, column, now)
+
+
+def _touch_id(session: Session, model: Any, row_id: int, column: str, now: datetime) -> bool:
     """Note when a session or key was last used: best effort, never the reason a request fails.
 
     Many requests carry the same token at once. On SQLite a read transaction that then writes fails at once
     ("database is locked") when another request wrote first; the write is conditional and in a savepoint, so
     a request that loses that race keeps its transaction and leaves the touch to the one that won.
     """
-    model = type(row)
     attr = getattr(model, column)
     try:
         with session.begin_nested():
             stale = or_(attr.is_(None), attr < now - TOUCH_EVERY)
             session.execute(
                 update(model)
-                .where(model.id == row.id, stale)
+                .where(model.id == row_id, stale)
                 .values({column: now})
                 .execution_options(synchronize_session=False)
             )
     except OperationalError:
-        return
-    set_committed_value(row, column, now)
+        return False
+    return True
 
 
 def revoke_session(session: Session, auth_session_id: int) -> None:

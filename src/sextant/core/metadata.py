@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sextant.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -218,28 +218,65 @@ class ObjectView:
         return self.objdef.model
 
 
+_CF = CustomField
+# What load_view reads of each custom field: everything to_field_def uses, and whether it is retired.
+_VIEW_COLUMNS = (
+    _CF.id,
+    _CF.name,
+    _CF.label,
+    _CF.type,
+    _CF.required,
+    _CF.unique,
+    _CF.options,
+    _CF.default,
+    _CF.help_text,
+    _CF.reference,
+    _CF.max_length,
+    _CF.position,
+    _CF.section,
+    _CF.retired_at,
+)
+# Views built from exactly these database rows. Every request still reads the rows (one indexed query), so a
+# change made by any process is seen at once; only turning the same rows into an ObjectView again is saved.
+_views: dict[tuple[Any, ...], ObjectView] = {}
+_VIEW_QUERY = (  # built once: executing it skips compiling and hashing a new statement
+    select(ObjectSetting.sharing, *_VIEW_COLUMNS)
+    .select_from(ObjectSetting)
+    .outerjoin(CustomField, CustomField.object_name == ObjectSetting.object_name)
+    .where(ObjectSetting.object_name == bindparam("object_name"))
+    .order_by(CustomField.position, CustomField.id)
+)
+
+
 def load_view(session: Session, name: str) -> ObjectView:
     objdef = registry.get(name)
+    # Every request needs this: the OWD and the custom fields come back in one round trip (plain rows).
+    rows = session.execute(_VIEW_QUERY, {"object_name": name}).all()
+    if rows:
+        sharing, found = rows[0][0], [tuple(r[1:]) for r in rows if r[1] is not None]
+    else:  # no settings row yet (an object registered after the last start-up)
+        sharing = DEFAULT_SHARING
+        found = [
+            tuple(getattr(cf, c.key) for c in _VIEW_COLUMNS)
+            for cf in custom_fields(session, name, include_retired=True)
+        ]
+    key = (name, sharing, repr(found))
+    view = _views.get(key)
+    if view is not None and view.objdef is objdef:
+        return view
     fields = objdef.standard()
     retired = set()
-    # Every request needs this: the OWD and the custom fields come back in one round trip.
-    rows = session.execute(
-        select(ObjectSetting.sharing, CustomField)
-        .select_from(ObjectSetting)
-        .outerjoin(CustomField, CustomField.object_name == ObjectSetting.object_name)
-        .where(ObjectSetting.object_name == name)
-        .order_by(CustomField.position, CustomField.id)
-    ).all()
-    if rows:
-        sharing, found = rows[0][0], [cf for _sharing, cf in rows if cf is not None]
-    else:  # no settings row yet (an object registered after the last start-up)
-        sharing, found = DEFAULT_SHARING, custom_fields(session, name, include_retired=True)
-    for cf in found:
+    for values in found:
+        cf = CustomField(**{c.key: v for c, v in zip(_VIEW_COLUMNS, values, strict=True)})
         if cf.retired_at is None:
             fields[cf.name] = cf.to_field_def()
         else:
             retired.add(cf.name)
-    return ObjectView(objdef=objdef, fields=fields, sharing=sharing, retired=frozenset(retired))
+    view = ObjectView(objdef=objdef, fields=fields, sharing=sharing, retired=frozenset(retired))
+    if len(_views) > 1000:
+        _views.clear()
+    _views[key] = view
+    return view
 
 
 def with_label(fdef: FieldDef, label: str) -> FieldDef:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -185,13 +185,34 @@ def _default_sort(view: ObjectView, actor: Actor) -> list[str]:
     return kept or ["-id" if keys and keys[-1].startswith("-") else "id"]
 
 
+_read_statements: dict[type, Any] = {}
+
+
+def _read_statement(model: Any) -> Any:
+    """SELECT every column of one live record by id, as a plain row: built once per model, so each call
+    skips building and hashing the statement again (a prepared, cached statement)."""
+    stmt = _read_statements.get(model)
+    if stmt is None:
+        cols = [getattr(model, p.key) for p in model.__mapper__.column_attrs]
+        stmt = _read_statements[model] = select(*cols).where(
+            model.id == bindparam("record_id"), model.deleted_at.is_(None)
+        )
+    return stmt
+
+
 def get_record(
     session: Session, actor: Actor, object_name: str, record_id: int, fields: list[str] | None = None
 ) -> dict[str, Any]:
     view = load_view(session, object_name)
     actor.require(object_name, "read")
     only = _select_fields(view, actor, fields)
-    return serialize(view, actor, fetch(session, actor, view, record_id), only)
+    # Read-only: the row's columns as a plain row (what serialize reads), not an ORM object to track.
+    valid = isinstance(record_id, int) and not isinstance(record_id, bool) and 0 < record_id <= ft.MAX_INTEGER
+    model = view.model
+    row = session.execute(_read_statement(model), {"record_id": record_id}).first() if valid else None
+    if row is None or not can_reach_owner(actor, row.owner_id, view.sharing, "read"):
+        raise NotFound(view.objdef.singular)
+    return serialize(view, actor, row, only)
 
 
 def count_records(session: Session, actor: Actor, object_name: str, filter: Any = None) -> int:
