@@ -106,3 +106,32 @@ def _check_api(gen: Any) -> None:
         name = mine[0]["last_name"]
         found = client.get("/api/v1/search", params={"q": name[:3]}, headers=rep).json()["items"]
         assert found and all(i["record"]["owner_id"] in team for i in found)
+
+
+def _bench(script: str, backend: str, n: int = 1000) -> str:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--n", str(n), "--db", backend],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout.strip().splitlines()[-1]
+
+
+def test_the_import_benchmark_runs_and_prints_its_summary(backend: str) -> None:
+    line = _bench("import_contacts.py", backend)
+    assert line.startswith(f"import_contacts {backend} n=1000 rows/s=") and " ratio=" in line
+
+
+def test_the_export_benchmark_runs_and_prints_its_summary(backend: str) -> None:
+    line = _bench("export_contacts.py", backend)
+    assert line.startswith(f"export_contacts {backend} n=1000 csv_rows/s=") and "xlsx_rows/s=" in line
+
+
+def test_the_dedupe_benchmark_finds_the_planted_duplicates(backend: str) -> None:
+    line = _bench("dedupe_scan.py", backend)
+    fields = dict(part.split("=", 1) for part in line.split()[2:])
+    assert fields["planted"] == "100" and float(fields["f1"]) >= 0.9, line
