@@ -11,9 +11,17 @@ import { MyDayPage } from "./pages/MyDay";
 import { NotFound } from "./pages/NotFound";
 
 // Pages beyond the home page load on first use: the first screen needs less script.
-const ListPage = lazy(() => import("./pages/ListPage").then((m) => ({ default: m.ListPage })));
-const RecordPage = lazy(() => import("./pages/RecordPage").then((m) => ({ default: m.RecordPage })));
-const BoardPage = lazy(() => import("./pages/Board").then((m) => ({ default: m.BoardPage })));
+const loadList = () => import("./pages/ListPage");
+const loadRecord = () => import("./pages/RecordPage");
+const loadBoard = () => import("./pages/Board");
+const ListPage = lazy(() => loadList().then((m) => ({ default: m.ListPage })));
+const RecordPage = lazy(() => loadRecord().then((m) => ({ default: m.RecordPage })));
+const BoardPage = lazy(() => loadBoard().then((m) => ({ default: m.BoardPage })));
+// The page being opened loads its code beside the sign-in check, not after it.
+const opening = window.location.pathname;
+if (opening === "/board") void loadBoard();
+else if (/^\/o\/[^/]+\/?$/.test(opening)) void loadList();
+else if (/^\/o\/[^/]+\/\d+/.test(opening)) void loadRecord();
 const FieldsAdminPage = lazy(() => import("./pages/admin/Fields").then((m) => ({ default: m.FieldsAdminPage })));
 const UsersAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.UsersAdminPage })));
 const TeamsAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.TeamsAdminPage })));

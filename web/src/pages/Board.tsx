@@ -20,7 +20,8 @@ import { Link, useSearchParams } from "react-router";
 import { api, ApiError, errorMessage, ifMatch, qs } from "../lib/api";
 import { formatDate, formatMoney, formatNumber } from "../lib/format";
 import { can, useObjectMeta, useObjects } from "../lib/meta";
-import { pipelinesQuery, primeFromRecords } from "../lib/refs";
+import { boardQuery, choosePipeline } from "../lib/prefetch";
+import { pipelinesQuery } from "../lib/refs";
 import type { Board, BoardColumn, Page, Rec, Stage } from "../lib/types";
 import { Icon } from "../components/Icon";
 import { RefLink } from "../components/Value";
@@ -294,7 +295,7 @@ export function BoardPage() {
   const chosen = Number(params.get("pipeline")) || null;
   const pipeline = useMemo(() => {
     const list = pipelines.data ?? [];
-    return list.find((p) => p.id === chosen) ?? list.find((p) => p.is_default) ?? list[0];
+    return choosePipeline(list, chosen);
   }, [pipelines.data, chosen]);
   const [error, setError] = useState<string | null>(null);
   const [lost, setLost] = useState<{ move: Move; error?: string } | null>(null);
@@ -306,15 +307,7 @@ export function BoardPage() {
   }, []);
 
   const boardKey = ["board", pipeline?.id];
-  const board = useQuery({
-    queryKey: boardKey,
-    enabled: !!pipeline,
-    queryFn: async () => {
-      const b = await api<Board>(`/api/v1/pipelines/${pipeline!.id}/board?per_stage=25`);
-      primeFromRecords("deals", ["name"], "Deal", b.columns.flatMap((c) => c.deals));
-      return b;
-    },
-  });
+  const board = useQuery({ ...boardQuery(pipeline?.id), enabled: !!pipeline });
 
   const sensors = useSensors(
     useSensor(MouseSensor, { activationConstraint: { distance: 6 } }),

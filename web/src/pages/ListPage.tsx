@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { api, ApiError, qs } from "../lib/api";
 import { valueText } from "../lib/format";
 import { can, titleOf, useObjectMeta } from "../lib/meta";
+import { listPage } from "../lib/prefetch";
 import { primeFromRecords } from "../lib/refs";
 import type { FieldMeta, ObjectMeta, Page, Rec } from "../lib/types";
 import { useSavedViews } from "../lib/views";
@@ -16,7 +17,6 @@ import { RecordForm } from "../components/RecordForm";
 import { ErrorBanner, Modal, Spinner, useDismiss, useMediaQuery } from "../components/ui";
 import { NotFound } from "./NotFound";
 
-const PAGE = 50;
 
 /** The subtitle fields, then the first field of each kind not shown yet (one phone, one status ...), then the
  * owner: a useful first view without knowing the object. */
@@ -171,13 +171,13 @@ export function ListPage() {
     queryKey: listKey,
     enabled: !!meta.data,
     initialPageParam: null as string | null,
-    queryFn: async ({ pageParam, signal }) => {
-      const page = await api<Page>(`/api/v1/${object}${qs({ filter: filterRaw, sort, limit: PAGE, cursor: pageParam })}`, { signal });
-      if (meta.data) primeFromRecords(object, meta.data.title_fields, meta.data.singular, page.items);
-      return page;
-    },
+    queryFn: ({ pageParam, signal }) => listPage(object, filterRaw, sort, pageParam, signal),
     getNextPageParam: (last) => last.next_cursor,
   });
+  // Titles of the rows in hand: reference cells elsewhere need no request for them.
+  useEffect(() => {
+    if (meta.data && list.data) primeFromRecords(object, meta.data.title_fields, meta.data.singular, list.data.pages.flatMap((p) => p.items));
+  }, [meta.data, list.data, object]);
   // The count is asked separately, so the rows paint without waiting for it (it reads every match).
   const count = useQuery({
     queryKey: ["count", object, filterRaw ?? ""],
