@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         tuple(sorted(map(int, line.split()))) for line in path.with_suffix(".truth").read_text().splitlines()
     }
     target = (
-        "/tmp/sextant-bench-dedupe.db"  # noqa: S108
+        f"/tmp/sextant-bench-dedupe-{args.n}.db"  # noqa: S108
         if args.db == "sqlite"
-        else "postgresql+psycopg://postgres@127.0.0.1:5432/bench_dedupe"
+        else f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_dedupe_n{args.n}"
     )
     _dq.fresh(args.db, target)
     import sextant.app  # noqa: F401

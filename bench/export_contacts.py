@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     child.start()
     child.join()
     target = (
-        "/tmp/sextant-bench-export.db"  # noqa: S108
+        f"/tmp/sextant-bench-export-{args.n}.db"  # noqa: S108
         if args.db == "sqlite"
-        else "postgresql+psycopg://postgres@127.0.0.1:5432/bench_export"
+        else f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_export_n{args.n}"
     )
     _dq.fresh(args.db, target)
     import sextant.app  # noqa: F401

@@ -121,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     child.start()
     child.join()
     if args.db == "sqlite":
-        target, raw = "/tmp/sextant-bench-import.db", "/tmp/sextant-bench-import-raw.db"  # noqa: S108
+        target = f"/tmp/sextant-bench-import-{args.n}.db"  # noqa: S108
+        raw = f"/tmp/sextant-bench-import-{args.n}-raw.db"  # noqa: S108
     else:
         base = "postgresql+psycopg://postgres@127.0.0.1:5432"
-        target, raw = f"{base}/bench_import", f"{base}/bench_import_raw"
+        target, raw = f"{base}/bench_import_n{args.n}", f"{base}/bench_import_n{args.n}_raw"
     url = _dq.fresh(args.db, target)
     seconds, info = run_import(csv_path, args.chunk, args.events)
     rss = _dq.peak_rss_mb()

@@ -309,3 +309,45 @@ def test_events_fire_for_imported_records_unless_turned_off(crm):
         options={"emit_events": False},
     )
     assert events() == 1
+
+
+def test_imported_records_have_exactly_the_search_rows_the_app_writes(crm):
+    from sqlalchemy import select
+
+    from sextant.contacts.models import Contact
+    from sextant.core.db import session_scope
+    from sextant.core.metadata import load_view
+    from sextant.core.search import SearchEntry, entries_for
+
+    admin = crm.admin
+    add_field(admin, "contacts", "nickname", "text")
+    content = csv_bytes(
+        [
+            ["First name", "Last name", "Email", "Phone", "Mobile", "Other emails", "Nickname"],
+            ["Zoë", "D'Arcy", "zoe@ex.com", "+39 02 1234 5678", "+44 7700 900123", "z@home.org; zz@b.com", "Zo"],
+            ["Li", "Wei", "", "+86 10 1234 5678", "", "", ""],
+        ]
+    )
+    mapping = {
+        "First name": "first_name",
+        "Last name": "last_name",
+        "Email": "email",
+        "Phone": "phone",
+        "Mobile": "mobile_phone",
+        "Other emails": "additional_emails",
+        "Nickname": "nickname",
+    }
+    job = run_import(admin, "contacts", content, mapping=mapping, key="email")
+    assert job["created"] == 2, job
+    with session_scope() as s:
+        view = load_view(s, "contacts")
+        expected = {
+            (e["record_id"], e["field"], e["content"])
+            for record in s.scalars(select(Contact))
+            for e in entries_for(view, record)
+        }
+        stored = {
+            tuple(row)
+            for row in s.execute(select(SearchEntry.record_id, SearchEntry.field, SearchEntry.content))
+        }
+    assert stored == expected and len(stored) > 6
