@@ -197,9 +197,10 @@ def _fit_forecast(values: list[float], horizon: int, level: float) -> dict[str, 
             "lower": [max(0.0, mean - z * sd)] * horizon,
             "upper": [mean + z * sd] * horizon,
         }
+    import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    y = np.asarray(values, dtype=float)
+    y = pd.Series(np.asarray(values, dtype=float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short, flat or noisy series
         model = ETSModel(y, error="add", trend="add", damped_trend=True)
