@@ -36,7 +36,7 @@ from sextant.dataquality.models import DedupeSetting, DuplicatePair
 COMPARATORS = ("email", "phone", "person_name", "org_name", "text", "exact", "date", "domain")
 DEFAULT_THRESHOLD = 0.8
 DUPLICATE_RATE = 0.05  # share of records expected to have a duplicate: the prior (λ) of a pair
-MAX_BLOCK = 60  # a name key shared by more records than this (a very common name) is not a block
+MAX_BLOCK = 40  # a name key shared by more records than this (a very common name) is not a block
 U_SAMPLE = 20_000
 
 DEFAULT_FIELDS: dict[str, list[dict[str, Any]]] = {
@@ -75,7 +75,8 @@ LEVELS: dict[str, list[tuple[str, float]]] = {
     "domain": [("exact", 0.90), ("different", 0.10)],
 }
 DEFAULT_U: dict[str, list[float]] = {
-    "email": [1e-6, 1e-4, 1.0],
+    # the same local part mostly repeats the name (first.last@): kept weak, or it would count the name twice
+    "email": [1e-6, 0.01, 1.0],
     "phone": [1e-6, 1.0],
     "person_name": [1e-4, 5e-4, 0.01, 1.0],
     "org_name": [1e-4, 1e-3, 1.0],
@@ -266,7 +267,15 @@ class Model:
     u: list[list[float]]
     prior: float = -16.0
 
+    def table(self) -> list[list[float]]:
+        """log2(m/u) per comparison and level."""
+        return [
+            [math.log2(m / max(self.u[i][lv], U_FLOOR)) for lv, (_name, m) in enumerate(LEVELS[spec.compare])]
+            for i, spec in enumerate(self.specs)
+        ]
+
     def weights(self, values_a: list[Any], values_b: list[Any]) -> tuple[float, dict[str, Any]]:
+        table = self.__dict__.get("_table") or self.__dict__.setdefault("_table", self.table())
         total = self.prior
         explained: dict[str, Any] = {}
         for i, spec in enumerate(self.specs):
@@ -274,10 +283,9 @@ class Model:
             if a is None or b is None:
                 continue
             lv = level(spec.compare, a, b)
-            name, m = LEVELS[spec.compare][lv]
-            w = math.log2(m / max(self.u[i][lv], U_FLOOR))
+            w = table[i][lv]
             total += w
-            explained[spec.label] = {"level": name, "weight": round(w, 2)}
+            explained[spec.label] = {"level": LEVELS[spec.compare][lv][0], "weight": round(w, 2)}
         return total, explained
 
     def probability(self, values_a: list[Any], values_b: list[Any]) -> tuple[float, dict[str, Any]]:
@@ -312,11 +320,12 @@ def estimate_u(specs: list[Spec], values: list[list[Any]], seed: int = 7) -> Mod
         if seen[k] < 100:
             continue
         levels = len(LEVELS[spec.compare])
-        # Rare agreement levels are seldom seen among random pairs: never estimate them above the default.
+        # A level seen often enough among random pairs gets its measured frequency; a rare one (an email in
+        # common) cannot be measured on a sample and keeps its default.
         model.u[k] = [
             min((counts[k][lv] + 0.5) / (seen[k] + 0.5 * levels), 1.0)
-            if lv == levels - 1
-            else min((counts[k][lv] + 0.5) / (seen[k] + 0.5 * levels), max(DEFAULT_U[spec.compare][lv], 0.05))
+            if counts[k][lv] >= 20
+            else DEFAULT_U[spec.compare][lv]
             for lv in range(levels)
         ]
     return model
