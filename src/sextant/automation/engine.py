@@ -17,6 +17,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -46,15 +47,43 @@ def workflow_actor(wf: Workflow) -> Actor:
 
 
 def condition_holds(session: Session, object_name: str | None, record_id: int | None, condition: Any) -> bool:
-    if not condition:
-        return True
+    return conditions_hold(session, object_name, record_id, [condition])[0]
+
+
+def conditions_hold(
+    session: Session, object_name: str | None, record_id: int | None, conditions: list[Any]
+) -> list[bool]:
+    """Whether the record meets each condition, in one query however many workflows ask (a deleted record
+    meets none; an empty condition always holds)."""
+    if all(not c for c in conditions):
+        return [True] * len(conditions)
     if object_name is None or record_id is None:
-        return False
+        return [not c for c in conditions]
     view = load_view(session, object_name)
-    clause = compile_filter(view, SYSTEM, condition, session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    # Compiled once per transaction (a dispatch batch), not once per event: the same workflows ask again.
+    cache = session.info.setdefault("sextant_compiled_conditions", {})
+    clauses = []
+    for c in conditions:
+        key = (object_name, repr(c))
+        if c and key not in cache:
+            cache[key] = compile_filter(view, SYSTEM, c, dialect)
+        clauses.append(cache[key] if c else None)
     model = view.model
-    stmt = select(model.id).where(model.id == record_id, model.deleted_at.is_(None))
-    return session.scalar(stmt.where(clause) if clause is not None else stmt) is not None
+    columns = [clause.label(f"c{i}") for i, clause in enumerate(clauses) if clause is not None]
+    row = session.execute(
+        select(model.id, *columns).where(model.id == record_id, model.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        return [False] * len(conditions)
+    values = iter(row[1:])
+    return [True if clause is None else bool(next(values)) for clause in clauses]
+
+
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_compiled(session: Session) -> None:
+    session.info.pop("sextant_compiled_conditions", None)  # relative dates move on; custom fields change
 
 
 def needs_queue(action_list: list[dict[str, Any]]) -> bool:
@@ -136,6 +165,7 @@ def on_event(session: Session, event: OutboxEvent) -> None:
             Workflow.enabled, Workflow.deleted_at.is_(None), Workflow.object_name == event.object_name
         )
     )
+    matched: list[tuple[Workflow, str | None]] = []
     for wf in candidates:
         t = triggers.get(wf.trigger.get("type", ""))
         if t is None or t.events is None or t.matches is None:
@@ -144,13 +174,14 @@ def on_event(session: Session, event: OutboxEvent) -> None:
             continue
         if cause.get("workflow_id") == wf.id:
             continue  # its own change: never a trigger for itself
-        skip = f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None
-        deleted = event.type == f"{event.object_name}.deleted"
-        if (
-            skip is None
-            and not deleted
-            and not condition_holds(session, event.object_name, event.record_id, wf.conditions)
-        ):
+        matched.append((wf, f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None))
+    if not matched:
+        return
+    deleted = event.type == f"{event.object_name}.deleted"
+    checked = [wf.conditions if skip is None and not deleted else None for wf, skip in matched]
+    holds = conditions_hold(session, event.object_name, event.record_id, checked)
+    for (wf, skip), ok in zip(matched, holds, strict=True):
+        if not ok:
             continue
         start_run(
             session,
@@ -229,8 +260,15 @@ def execute(
         try:
             if at is None:
                 raise DomainError(f"unknown action '{action.get('type')}'")
-            with session.begin_nested():
+            if at.external:
+                if in_job:
+                    # No transaction open while we wait on a mail server or a URL: on SQLite an open write
+                    # transaction would hold every other writer for as long as the call takes.
+                    session.commit()
                 result = at.run(ctx, action)
+            else:
+                with session.begin_nested():
+                    result = at.run(ctx, action)
         except Exception as exc:
             message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
             retryable = in_job and not last_attempt and not isinstance(exc, DomainError)

@@ -278,17 +278,25 @@ def deliver(ctx: jobs.JobContext, delivery_id: int) -> None:
         "Sextant-Delivery": str(delivery.id),
         **signature_headers(sub.secret, body),
     }
-    delivery.attempts += 1
+    url = sub.url
+    session.commit()  # no transaction open during the call (on SQLite it would hold every other writer)
     started = time.monotonic()
     error: str | None = None
+    status: int | None = None
+    answer: str | None = None
     try:
-        r = httpx.post(sub.url, content=body, headers=headers, timeout=get_settings().http_timeout)
-        delivery.response_status = r.status_code
-        delivery.response_body = r.text[:MAX_RESPONSE_KEPT]
+        r = httpx.post(url, content=body, headers=headers, timeout=get_settings().http_timeout)
+        status, answer = r.status_code, r.text[:MAX_RESPONSE_KEPT]
         if not 200 <= r.status_code < 300:
             error = f"the receiver answered {r.status_code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:1000]
+    delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    sub = session.get(WebhookSubscription, delivery.subscription_id) if delivery is not None else None
+    if delivery is None or sub is None:
+        return  # deleted while we called
+    delivery.attempts += 1
+    delivery.response_status, delivery.response_body = status, answer
     delivery.duration_ms = round((time.monotonic() - started) * 1000)
     if error is None:
         delivery.status, delivery.error, delivery.delivered_at = "succeeded", None, utcnow()
