@@ -12,7 +12,9 @@ Needs Chromium at /usr/bin/chromium (apt-get install -y chromium) and the Playwr
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -78,9 +80,10 @@ class Api:
         return r.json()
 
 
-def showcase(api: Api) -> int:
-    """Make sure the screens have something to show: a pipeline with deals (when there is none), and a day
-    of tasks and meetings around one contact (when the signed-in user's day is empty). Returns its id."""
+def showcase(api: Api) -> dict[str, int]:
+    """Make sure the screens have something to show: a pipeline with deals (when there is none), a day of
+    tasks and meetings around one contact (when the signed-in user's day is empty), custom fields and a saved
+    view on contacts, and an open lead to convert. Returns the ids the shots open."""
     me = api.get("/api/v1/auth/me")["user"]
     contact = api.get("/api/v1/contacts", sort="created_at", limit=1)["items"][0]
     if not api.get("/api/v1/pipelines"):
@@ -88,7 +91,59 @@ def showcase(api: Api) -> int:
     day = api.get("/api/v1/my-day")
     if not any(day[k] for k in ("overdue", "today", "upcoming", "meetings")):
         add_day(api, me, contact)
-    return contact["id"]
+    names = {f["name"] for f in api.get("/api/v1/metadata/objects/contacts/custom-fields")}
+    if "shirt_size" not in names:
+        api.post(
+            "/api/v1/metadata/objects/contacts/fields",
+            {
+                "name": "shirt_size",
+                "label": "Shirt size",
+                "type": "single_select",
+                "options": ["S", "M", "L", "XL"],
+            },
+        )
+    if "newsletter" not in names:
+        api.post(
+            "/api/v1/metadata/objects/contacts/fields",
+            {
+                "name": "newsletter",
+                "label": "Newsletter",
+                "type": "boolean",
+                "help_text": "Opted in to the monthly news",
+            },
+        )
+    if not api.get("/api/v1/saved-views", object="contacts"):
+        api.post(
+            "/api/v1/saved-views",
+            {
+                "object": "contacts",
+                "name": "Customers and opportunities",
+                "columns": ["email", "city", "lifecycle_stage", "owner_id"],
+                "sort": "last_name",
+                "filter": {
+                    "or": [
+                        {"field": "lifecycle_stage", "op": "eq", "value": "customer"},
+                        {"field": "lifecycle_stage", "op": "eq", "value": "opportunity"},
+                    ]
+                },
+            },
+        )
+    flt = json.dumps({"field": "status", "op": "in", "value": ["new", "working", "qualified"]})
+    leads = api.get("/api/v1/leads", filter=flt, limit=1)["items"]
+    lead = (
+        leads[0]
+        if leads
+        else api.post(
+            "/api/v1/leads",
+            {
+                "first_name": "Lea",
+                "last_name": "Lead",
+                "company_name": "Northwind",
+                "email": "lea@northwind.example",
+            },
+        )
+    )
+    return {"contact": contact["id"], "lead": lead["id"]}
 
 
 def add_deals(api: Api, contact: dict[str, Any]) -> None:
@@ -221,17 +276,41 @@ def add_day(api: Api, me: dict[str, Any], contact: dict[str, Any]) -> None:
     )
 
 
-def shoot(base: str, out: Path, contact_id: int) -> list[Path]:
+def _select_two(page: Any) -> None:
+    rows = page.locator("tbody").get_by_role("checkbox", name=re.compile("^Select "))
+    rows.nth(0).check()
+    rows.nth(1).check()
+
+
+def _filter_group(page: Any) -> None:
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Add condition").click()
+    page.get_by_label("Condition 1: field").select_option(label="City")
+    page.get_by_role("button", name="Add group").click()
+
+
+def _click(name: str) -> Any:
+    return lambda page: page.get_by_role("button", name=name, exact=True).first.click()
+
+
+def shoot(base: str, out: Path, ids: dict[str, int]) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     out.mkdir(parents=True, exist_ok=True)
-    shots = [
-        ("my-day", "/"),
-        ("contact-list", "/o/contacts"),
-        ("contact-record", f"/o/contacts/{contact_id}"),
-        ("board", "/board"),
+    shots: list[tuple[str, str, Any]] = [
+        ("my-day", "/", None),
+        ("contact-list", "/o/contacts", None),
+        ("contact-record", f"/o/contacts/{ids['contact']}", None),
+        ("board", "/board", None),
+        ("list-bulk", "/o/contacts?sort=last_name", _select_two),
+        ("list-filter-groups", "/o/contacts", _filter_group),
+        ("lead-convert", f"/o/leads/{ids['lead']}", _click("Convert")),
+        ("admin-fields", "/admin/fields/contacts", None),
+        ("admin-field-dialog", "/admin/fields/contacts", _click("Edit Shirt size")),
+        ("admin-users", "/admin/users", None),
+        ("admin-role", "/admin/roles", _click("Edit Sales rep")),
     ]
     written = []
     with sync_playwright() as p:
@@ -252,9 +331,12 @@ def shoot(base: str, out: Path, contact_id: int) -> list[Path]:
             page.get_by_label("Password").fill(ADMIN[1])
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(f"{base}/")
-            for name, path in shots:
+            for name, path, action in shots:
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
+                if action is not None:
+                    action(page)
+                    page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(400)
                 target = out / f"{name}-{label}.png"
                 page.screenshot(path=str(target))
@@ -309,12 +391,12 @@ def main() -> None:
                 cwd=tmp,
             )
         wait_for(f"{base}/api/v1/health", proc)
-        contact_id = showcase(Api(base, *ADMIN))
+        ids = showcase(Api(base, *ADMIN))
         if tmp is not None:
             # fire the due task reminders now (the periodic jobs' own code), so the bell has something to show
             fire = "import sextant.app; from sextant.core.scheduler import run_due; run_due()"
             subprocess.run([sys.executable, "-c", fire], env=env, check=True)  # noqa: S603
-        for path in shoot(base, Path(args.out), contact_id):
+        for path in shoot(base, Path(args.out), ids):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     finally:
         if proc is not None:

@@ -129,7 +129,7 @@ export function ConvertLeadDialog({ lead, open, onClose }: { lead: Rec; open: bo
             A contact is created from this lead ({[lead.first_name, lead.last_name].filter(Boolean).join(" ") || String(lead.email ?? `#${lead.id}`)}
             {lead.email ? `, ${String(lead.email)}` : ""}); if a contact with the same email exists, it is used instead.
           </p>
-          <fieldset className="field">
+          <fieldset className="field radio-list">
             <legend className="field-label">Company</legend>
             <label className="check">
               <input type="radio" name="company" checked={companyMode === "auto"} onChange={() => setCompanyMode("auto")} />

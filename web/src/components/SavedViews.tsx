@@ -227,7 +227,7 @@ function SaveViewDialog({
             </p>
           )}
         </div>
-        <fieldset className="field">
+        <fieldset className="field radio-list">
           <legend className="field-label">Who sees it</legend>
           <label className="check">
             <input type="radio" name="share" value="" checked={share === ""} onChange={() => setShare("")} />

@@ -392,7 +392,7 @@ function RoleEditor({ role, onClose }: { role: Role | null; onClose: () => void 
             <thead>
               <tr>
                 <th scope="col">Object</th>
-                <th scope="col">Own rules</th>
+                <th scope="col">Own</th>
                 {ACTIONS.map((a) => (
                   <th key={a} scope="col">
                     {a[0].toUpperCase() + a.slice(1)}
