@@ -135,3 +135,30 @@ def test_the_dedupe_benchmark_finds_the_planted_duplicates(backend: str) -> None
     line = _bench("dedupe_scan.py", backend)
     fields = dict(part.split("=", 1) for part in line.split()[2:])
     assert fields["planted"] == "100" and float(fields["f1"]) >= 0.9, line
+
+
+def test_the_dashboard_benchmark_runs_in_smoke_mode(backend: str, tmp_path: Path) -> None:
+    """bench/dashboard_latency.py --n 200: generates its sales data, times every default-dashboard widget as
+    an admin and as a rep, trains and scores the win model, times the forecasts, prints its summary line."""
+    gen = _generator()
+    if backend == "postgresql":
+        admin = os.environ.get("SEXTANT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+        server = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        target = f"{server}/dash_smoke_{os.getpid()}"
+        gen.fresh_database("postgresql", target)  # the generator expects it to exist
+        where = ["--db", "postgresql", "--url", target]
+    else:
+        target = str(tmp_path / "dash.db")
+        where = ["--db", "sqlite", "--path", target]
+    script = ROOT / "bench" / "dashboard_latency.py"
+    try:
+        args = [sys.executable, str(script), "--n", "200", "--repeat", "2", "--workers", "1", *where]
+        run = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    finally:
+        if backend == "postgresql":
+            gen.drop_database(target)
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = run.stdout.strip().splitlines()[-1]
+    expected = f"dashboard_latency {backend} n=200 deals=40 activities=2000 widgets=18 "
+    assert summary.startswith(expected), summary
+    assert "over_target=0" in summary and "train_rows=" in summary and "forecast_ms=" in summary
