@@ -76,6 +76,28 @@ def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(db: str) -> None
     assert jobs.drain() == 0 and count() == 0
 
 
+def test_jobs_reach_the_queue_only_when_the_outermost_transaction_commits(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pushed: list[int] = []
+    monkeypatch.setattr(jobs, "_push", lambda run_id, run_at: pushed.append(run_id))
+    with new_session() as s:
+        outer = jobs.enqueue(s, "test.mark", 1)
+        with s.begin_nested():  # SQLAlchemy fires after_commit when a savepoint is released
+            inner = jobs.enqueue(s, "test.mark", 2)
+        assert pushed == []
+        try:
+            with s.begin_nested():  # ... and after_rollback when one is rolled back
+                jobs.enqueue(s, "test.mark", 3)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        assert pushed == []
+        s.commit()
+    assert pushed[:2] == [outer, inner]  # the rolled-back one may follow: its row is gone, a no-op
+    assert jobs.drain() == 2 and count() == 2
+
+
 def test_a_committed_job_runs_once_and_its_writes_commit_with_its_success(db: str) -> None:
     with new_session() as s:
         run_id = fx.mark_job.enqueue(s, 7)

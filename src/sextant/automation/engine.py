@@ -83,7 +83,8 @@ def conditions_hold(
 @sa_event.listens_for(Session, "after_commit")
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_compiled(session: Session) -> None:
-    session.info.pop("sextant_compiled_conditions", None)  # relative dates move on; custom fields change
+    if not session.in_nested_transaction():  # a savepoint ending is not the batch ending
+        session.info.pop("sextant_compiled_conditions", None)  # relative dates move on; custom fields change
 
 
 def needs_queue(action_list: list[dict[str, Any]]) -> bool:

@@ -172,8 +172,13 @@ def enqueue(
     return run.id
 
 
+# SQLAlchemy fires after_commit / after_rollback for savepoints too: only the outermost transaction counts.
+# A run enqueued in a savepoint that was rolled back is still pushed at the outer commit; its row does not
+# exist, so a worker finds nothing to claim and the message is a no-op.
 @event.listens_for(Session, "after_commit")
 def _push_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop("sextant_jobs_to_push", None)
     if pending:
         for run_id, run_at in pending:
@@ -182,7 +187,8 @@ def _push_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
-    session.info.pop("sextant_jobs_to_push", None)
+    if not session.in_nested_transaction():
+        session.info.pop("sextant_jobs_to_push", None)
 
 
 # -- huey: the transport -------------------------------------------------------------------------------------
