@@ -26,6 +26,17 @@ const FieldsAdminPage = lazy(() => import("./pages/admin/Fields").then((m) => ({
 const UsersAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.UsersAdminPage })));
 const TeamsAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.TeamsAdminPage })));
 const RolesAdminPage = lazy(() => import("./pages/admin/People").then((m) => ({ default: m.RolesAdminPage })));
+const auto = () => import("./pages/automation/routes");
+const WorkflowsPage = lazy(() => auto().then((m) => ({ default: m.WorkflowsPage })));
+const WorkflowEditorPage = lazy(() => auto().then((m) => ({ default: m.WorkflowEditorPage })));
+const WorkflowRunsPage = lazy(() => auto().then((m) => ({ default: m.WorkflowRunsPage })));
+const WorkflowRunPage = lazy(() => auto().then((m) => ({ default: m.WorkflowRunPage })));
+const WebhooksPage = lazy(() => auto().then((m) => ({ default: m.WebhooksPage })));
+const WebhookDeliveriesPage = lazy(() => auto().then((m) => ({ default: m.WebhookDeliveriesPage })));
+const JobsAdminPage = lazy(() => auto().then((m) => ({ default: m.JobsAdminPage })));
+const NotificationSettingsPage = lazy(() => auto().then((m) => ({ default: m.NotificationSettingsPage })));
+const ImportPage = lazy(() => auto().then((m) => ({ default: m.ImportPage })));
+const DuplicatesPage = lazy(() => auto().then((m) => ({ default: m.DuplicatesPage })));
 
 function Authenticated() {
   const location = useLocation();
@@ -44,6 +55,18 @@ function Authenticated() {
             <Route path="/admin/users" element={<UsersAdminPage />} />
             <Route path="/admin/teams" element={<TeamsAdminPage />} />
             <Route path="/admin/roles" element={<RolesAdminPage />} />
+            <Route path="/admin/jobs" element={<JobsAdminPage />} />
+            <Route path="/automation" element={<Navigate to="/automation/workflows" replace />} />
+            <Route path="/automation/workflows" element={<WorkflowsPage />} />
+            <Route path="/automation/workflows/:id" element={<WorkflowEditorPage />} />
+            <Route path="/automation/workflows/:id/runs" element={<WorkflowRunsPage />} />
+            <Route path="/automation/runs/:runId" element={<WorkflowRunPage />} />
+            <Route path="/automation/webhooks" element={<WebhooksPage />} />
+            <Route path="/automation/webhooks/:id" element={<WebhookDeliveriesPage />} />
+            <Route path="/settings/notifications" element={<NotificationSettingsPage />} />
+            <Route path="/data/import" element={<ImportPage />} />
+            <Route path="/data/import/:id" element={<ImportPage />} />
+            <Route path="/data/duplicates" element={<DuplicatesPage />} />
             <Route path="/login" element={<Navigate to="/" replace />} />
             <Route path="*" element={<NotFound />} />
           </Routes>

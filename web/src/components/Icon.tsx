@@ -31,6 +31,13 @@ const PATHS: Record<string, string> = {
   team: "M9 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM17 11a3 3 0 1 0 0-6M3 20c0-3 3-5 6-5s6 2 6 5M15 15c3 0 6 1.5 6 5",
   sliders: "M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0M14 4v4M8 10v4M16 16v4",
   grip: "M9 6h.01M15 6h.01M9 12h.01M15 12h.01M9 18h.01M15 18h.01",
+  flow: "M4 5h6v4H4zM14 15h6v4h-6zM7 9v3a3 3 0 0 0 3 3h4",
+  link: "M10 14a4 4 0 0 0 6 0l3-3a4 4 0 0 0-6-6l-1 1M14 10a4 4 0 0 0-6 0l-3 3a4 4 0 0 0 6 6l1-1",
+  copy: "M8 8h12v12H8zM4 16V4h12",
+  upload: "M12 16V4M7 9l5-5 5 5M5 20h14",
+  merge: "M6 3v6a6 6 0 0 0 6 6h0a6 6 0 0 1 6 6M18 3v6a6 6 0 0 1-6 6",
+  play: "M7 4l13 8-13 8z",
+  up: "M6 15l6-6 6 6",
 };
 
 const ALIASES: Record<string, string> = { contacts: "user", companies: "building", deals: "handshake" };

@@ -66,6 +66,17 @@ function UserMenu() {
             <span className="pill">{me.role}</span>
           </div>
           <div role="menu" aria-label="Account">
+            <button
+              type="button"
+              role="menuitem"
+              className="menu-item"
+              onClick={() => {
+                setOpen(false);
+                navigate("/settings/notifications");
+              }}
+            >
+              <Icon name="bell" size={18} /> Notification settings
+            </button>
             <button type="button" role="menuitem" className="menu-item" onClick={logout} autoFocus>
               <Icon name="logout" size={18} /> Sign out
             </button>
@@ -81,6 +92,9 @@ const ADMIN_LINKS = [
   { to: "/admin/users", label: "Users", icon: "user" },
   { to: "/admin/teams", label: "Teams", icon: "team" },
   { to: "/admin/roles", label: "Roles", icon: "shield" },
+  { to: "/automation/workflows", label: "Workflows", icon: "flow" },
+  { to: "/automation/webhooks", label: "Webhooks", icon: "link" },
+  { to: "/admin/jobs", label: "Background jobs", icon: "clock" },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {
@@ -149,6 +163,19 @@ export function Shell({ children }: { children: ReactNode }) {
               </NavLink>
             </li>
           ))}
+        </ul>
+        <h2 className="nav-heading">Data</h2>
+        <ul>
+          <li>
+            <NavLink to="/data/import">
+              <Icon name="upload" /> Import
+            </NavLink>
+          </li>
+          <li>
+            <NavLink to="/data/duplicates">
+              <Icon name="merge" /> Duplicates
+            </NavLink>
+          </li>
         </ul>
         {me?.is_admin && (
           <>
