@@ -310,3 +310,11 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_another_that_runs_it_once(
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_the_run_log_pages_newest_first(crm: Crm) -> None:
+    ids = [jobs.enqueue(None, "test.mark", i) for i in range(3)]
+    first = crm.admin.get("/api/v1/admin/jobs", params={"limit": 2, "name": "test.mark"}).json()
+    assert [r["id"] for r in first["items"]] == ids[:0:-1]
+    rest = crm.admin.get("/api/v1/admin/jobs", params={"limit": 2, "before": first["next_before"]}).json()
+    assert [r["id"] for r in rest["items"]] == ids[:1] and rest["next_before"] is None

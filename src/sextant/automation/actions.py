@@ -311,14 +311,18 @@ def call_webhook(ctx: ActionContext, o: Options) -> ActionResult:
 # -- flow ----------------------------------------------------------------------------------------------------
 
 
+def _span(o: Options) -> timedelta:
+    return timedelta(
+        days=o.get("days", 0),
+        hours=o.get("hours", 0),
+        minutes=o.get("minutes", 0),
+        seconds=o.get("seconds", 0),
+    )
+
+
 def _check_wait(session: Any, object_name: str | None, o: Options, path: str) -> list[FieldError]:
     try:
-        span = timedelta(
-            days=o.get("days", 0),
-            hours=o.get("hours", 0),
-            minutes=o.get("minutes", 0),
-            seconds=o.get("seconds", 0),
-        )
+        span = _span(o)
     except TypeError:
         return _err(path, "days/hours/minutes/seconds must be numbers")
     if not timedelta(0) < span <= MAX_WAIT:
@@ -330,12 +334,7 @@ def _check_wait(session: Any, object_name: str | None, o: Options, path: str) ->
     "wait", "Wait", validate=_check_wait, options={"days": "n", "hours": "n", "minutes": "n", "seconds": "n"}
 )
 def wait(ctx: ActionContext, o: Options) -> ActionResult:
-    span = timedelta(
-        days=o.get("days", 0),
-        hours=o.get("hours", 0),
-        minutes=o.get("minutes", 0),
-        seconds=o.get("seconds", 0),
-    )
+    span = _span(o)
     return ActionResult({"until": (utcnow() + span).isoformat()}, wait_seconds=span.total_seconds())
 
 

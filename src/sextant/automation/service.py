@@ -17,6 +17,7 @@ from sextant.core.db import utcnow
 from sextant.core.errors import Conflict, DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.filters import compile_filter
 from sextant.core.metadata import load_view, registry
+from sextant.core.pagination import newest_first
 from sextant.core.permissions import SYSTEM, Actor
 
 MAX_ACTIONS = 50
@@ -258,15 +259,11 @@ def list_runs(
     session: Session, actor: Actor, workflow_id: int, *, status: str | None, limit: int, before: int | None
 ) -> dict[str, Any]:
     get_workflow(session, actor, workflow_id)
-    stmt = select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id).order_by(WorkflowRun.id.desc())
+    stmt = select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id)
     if status:
         stmt = stmt.where(WorkflowRun.status == status)
-    if before:
-        stmt = stmt.where(WorkflowRun.id < before)
-    rows = list(session.scalars(stmt.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [run_dict(r) for r in rows], "next_before": rows[-1].id if more and rows else None}
+    rows, next_before = newest_first(session, stmt, WorkflowRun.id, limit=limit, before=before)
+    return {"items": [run_dict(r) for r in rows], "next_before": next_before}
 
 
 def get_run(session: Session, actor: Actor, run_id: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from sextant.core.config import get_settings
 from sextant.core.db import utcnow
 from sextant.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.events import subscribe
+from sextant.core.pagination import newest_first
 from sextant.core.permissions import Actor
 
 MAX_RESPONSE_KEPT = 2000
@@ -194,18 +195,9 @@ def list_deliveries(
     session: Session, actor: Actor, sub_id: int, *, limit: int = 50, before: int | None = None
 ) -> dict[str, Any]:
     get_subscription(session, actor, sub_id)
-    stmt = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.subscription_id == sub_id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit + 1)
-    )
-    if before:
-        stmt = stmt.where(WebhookDelivery.id < before)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [delivery_dict(d) for d in rows], "next_before": rows[-1].id if more and rows else None}
+    stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub_id)
+    rows, next_before = newest_first(session, stmt, WebhookDelivery.id, limit=limit, before=before)
+    return {"items": [delivery_dict(d) for d in rows], "next_before": next_before}
 
 
 def send_test(session: Session, actor: Actor, sub_id: int) -> dict[str, Any]:

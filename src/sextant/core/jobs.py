@@ -40,6 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sextant.core.config import get_settings
 from sextant.core.db import Base, JSONType, UTCDateTime, new_session, utcnow
 from sextant.core.errors import Conflict, NotFound, field_error
+from sextant.core.pagination import newest_first
 
 log = logging.getLogger("sextant.jobs")
 
@@ -402,17 +403,13 @@ def list_runs(
 ) -> dict[str, Any]:
     if status is not None and status not in STATUSES:
         raise field_error("status", f"must be one of {', '.join(STATUSES)}")
-    stmt = select(JobRun).order_by(JobRun.id.desc()).limit(limit + 1)
+    stmt = select(JobRun)
     if status:
         stmt = stmt.where(JobRun.status == status)
     if name:
         stmt = stmt.where(JobRun.name == name)
-    if before:
-        stmt = stmt.where(JobRun.id < before)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [run_dict(r) for r in rows], "next_before": rows[-1].id if more and rows else None}
+    rows, next_before = newest_first(session, stmt, JobRun.id, limit=limit, before=before)
+    return {"items": [run_dict(r) for r in rows], "next_before": next_before}
 
 
 def get_run(session: Session, run_id: int) -> JobRun:

@@ -153,3 +153,15 @@ def _after(key: SortKey, value: Any) -> ColumnElement[bool]:
     if key.descending:
         return key.expr < value
     return or_(key.expr > value, key.expr.is_(None)) if key.nullable else key.expr > value
+
+
+def newest_first(
+    session: Any, stmt: Any, id_column: Any, *, limit: int, before: int | None
+) -> tuple[list[Any], int | None]:
+    """A page of a log (runs, deliveries, jobs) newest first, continued with `before=<next_before>`."""
+    if before:
+        stmt = stmt.where(id_column < before)
+    rows = list(session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
