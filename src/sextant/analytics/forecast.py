@@ -163,16 +163,34 @@ def history(
     session: Session, actor: Actor, scope: Scope | None, granularity: str, now: datetime
 ) -> list[tuple[str, float]]:
     """Closed-won revenue per complete period, oldest first, with empty periods as 0 (the current, partial
-    period is left out)."""
-    where = deal_scope(session, actor, scope)
-    stmt = select(Deal.closed_at, Deal.amount).where(
-        where, Deal.status == "won", Deal.closed_at.is_not(None), Deal.closed_at < now
-    )
+    period is left out). Summed by the report engine, so the actor's record and field security apply."""
+    from sextant.analytics import reports
+
+    conditions: list[Any] = [
+        {"field": "status", "op": "eq", "value": "won"},
+        {"field": "closed_at", "op": "lt", "value": now.isoformat()},
+    ]
+    if scope is not None and scope.owner_ids is not None:
+        conditions.append(
+            {"field": "owner_id", "op": "in", "value": scope.owner_ids}
+            if scope.owner_ids
+            else {"field": "id", "op": "is_empty"}
+        )
+    definition = {
+        "object": "deals",
+        "filter": {"and": conditions},
+        "group_by": [{"field": "closed_at", "bucket": granularity}],
+        "aggregates": [{"op": "sum", "field": "amount", "alias": "revenue"}],
+        "limit": 10_000,
+    }
+    rows = reports.run(session, actor, definition)["rows"]
     sums: dict[tuple[int, int], float] = {}
-    # The sum per period is done here rather than in SQL: one pass over (closed_at, amount) of won deals.
-    for closed_at, amount in session.execute(stmt):
-        key = _period_key(closed_at, granularity)
-        sums[key] = sums.get(key, 0.0) + float(amount or 0)
+    for row in rows:
+        label = row["closed_at"]
+        if not label:
+            continue
+        year, part = label.split("-Q") if granularity == "quarter" else label.split("-")
+        sums[(int(year), int(part))] = float(row["revenue"] or 0)
     current = _period_key(now, granularity)
     if not sums:
         return []
