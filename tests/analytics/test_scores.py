@@ -172,3 +172,23 @@ def test_lead_model_trains_on_converted_and_disqualified_leads(world: World) -> 
     assert a["factors"][0]["feature"] == "title_level" and a["factors"][0]["value"] == "vp"
     problem(world.south.get(f"{AN}/scores/leads/{vp['id']}"), 404)  # out of reach: 404, as records are
     problem(world.north.get(f"{AN}/scores/contacts/1"), 422)
+
+
+def test_nightly_retraining_is_a_periodic_job_and_training_can_be_queued(world: World) -> None:
+    from sextant.core import jobs, scheduler
+    from sextant.core.db import session_scope
+
+    nightly = next(p for p in scheduler.registered() if p.name == "analytics.retrain")
+    assert nightly.cron == "15 3 * * *"
+    with session_scope() as s:
+        jobs.enqueue(s, scheduler.job_name("analytics.retrain"), "2026-01-01T03:15:00")
+    assert jobs.drain() == 1
+    model = world.north.get(f"{AN}/models/win_probability").json()
+    assert model["id"] is not None and model["algorithm"] == "rules"
+    assert world.south.get(f"{API}/deals/{world.deals['s2']['id']}").json()["win_probability"] == 45.0
+    assert world.north.get(f"{AN}/models/lead_score").json()["id"] is not None
+    r = world.admin.post(f"{AN}/models/win_probability/train", params={"background": "true"})
+    assert r.status_code == 200 and r.json()["job_id"]
+    assert jobs.drain() == 1
+    newer = world.north.get(f"{AN}/models/win_probability").json()
+    assert newer["id"] > model["id"]
