@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from datetime import timedelta
@@ -26,7 +27,7 @@ from sextant.automation import actions as _actions  # noqa: F401 - registers the
 from sextant.automation import triggers as _triggers  # noqa: F401 - registers the built-in triggers
 from sextant.automation.models import Workflow, WorkflowRun, WorkflowStep, WorkflowVersion
 from sextant.automation.registry import ActionContext, actions, triggers
-from sextant.automation.templating import render
+from sextant.automation.templating import has_template, render
 from sextant.core import jobs, records
 from sextant.core.audit import OutboxEvent
 from sextant.core.db import utcnow
@@ -84,7 +85,9 @@ def conditions_hold(
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_compiled(session: Session) -> None:
     if not session.in_nested_transaction():  # a savepoint ending is not the batch ending
-        session.info.pop("sextant_compiled_conditions", None)  # relative dates move on; custom fields change
+        # Relative dates move on, custom fields change, the rate-limit window slides.
+        session.info.pop("sextant_compiled_conditions", None)
+        session.info.pop("sextant_recent_runs", None)
 
 
 def needs_queue(action_list: list[dict[str, Any]]) -> bool:
@@ -124,8 +127,14 @@ def start_run(
     skip_reason: str | None = None,
 ) -> WorkflowRun | None:
     """Create a run (once per dedupe key) and run it now or hand it to the queue; None if it existed."""
-    if skip_reason is None and _recent_runs(session, wf) >= wf.max_runs_per_minute:
-        skip_reason = f"rate limit: more than {wf.max_runs_per_minute} runs in a minute"
+    if skip_reason is None:
+        counts = session.info.setdefault("sextant_recent_runs", {})
+        if wf.id not in counts:
+            counts[wf.id] = _recent_runs(session, wf)
+        if counts[wf.id] >= wf.max_runs_per_minute:
+            skip_reason = f"rate limit: more than {wf.max_runs_per_minute} runs in a minute"
+        else:
+            counts[wf.id] += 1
     run = WorkflowRun(
         workflow_id=wf.id,
         workflow_version=wf.version,
@@ -151,6 +160,7 @@ def start_run(
     if needs_queue(wf.actions):
         jobs.enqueue(session, "automation.run", run.id, key=f"workflow-run:{run.id}")
     else:
+        session.info["sextant_new_run"] = run.id
         execute(session, run, wf, in_job=False)
     return run
 
@@ -225,15 +235,28 @@ def execute(
     session: Session, run: WorkflowRun, wf: Workflow, *, in_job: bool, last_attempt: bool = True
 ) -> str:
     """Run the run's remaining steps; returns its status. In a job, each finished step is committed."""
-    record = None
-    if run.object_name and run.record_id:
-        try:
-            record = records.get_record(session, SYSTEM, run.object_name, run.record_id)
-        except DomainError:
-            record = None  # deleted since: templates see no record
-    context = {"record": record or {}, "payload": run.payload, "workflow": {"id": wf.id, "name": wf.name}}
-    context["now"] = utcnow().isoformat()
-    done = {s.path: s for s in session.scalars(select(WorkflowStep).where(WorkflowStep.run_id == run.id))}
+    # Templates see the record as it is when their step runs (an earlier step may have changed it); it is
+    # read only when a step has a template at all.
+    seen: dict[str, Any] = {}
+
+    def fill(value: Any) -> Any:
+        if not has_template(value):
+            return value
+        if "record" not in seen:
+            seen["record"] = {}
+            if run.object_name and run.record_id:
+                with contextlib.suppress(DomainError):  # deleted since: templates see no record
+                    seen["record"] = records.get_record(session, SYSTEM, run.object_name, run.record_id)
+        context = {
+            "record": seen["record"],
+            "payload": run.payload,
+            "workflow": {"id": wf.id, "name": wf.name},
+        }
+        return render(value, {**context, "now": utcnow().isoformat()})
+
+    fresh = session.info.pop("sextant_new_run", None) == run.id  # nothing recorded yet: no steps to read
+    steps = () if fresh else session.scalars(select(WorkflowStep).where(WorkflowStep.run_id == run.id))
+    done = {s.path: s for s in steps}
     actor = workflow_actor(wf)
     previous_cause = session.info.get("sextant_cause")
     session.info["sextant_cause"] = {"workflow_id": wf.id, "run_id": run.id, "depth": run.depth}
@@ -255,7 +278,7 @@ def execute(
             path=path,
             object_name=run.object_name,
             record_id=run.record_id,
-            render=lambda value: render(value, context),
+            render=fill,
             payload=run.payload,
         )
         try:
@@ -275,12 +298,13 @@ def execute(
             retryable = in_job and not last_attempt and not isinstance(exc, DomainError)
             if retryable:
                 raise  # the job is retried with backoff; finished steps are committed and skipped
-            _record(session, run, path, action, "failed", None, str(message)[:2000])
+            _record(session, run, path, action, "failed", None, str(message)[:2000], fresh=fresh)
             raise _StepFailed(f"step {path} ({action.get('type')}): {message}") from exc
         output = dict(result.output)
         if result.branch:
             output["branch"] = result.branch
-        _record(session, run, path, action, "succeeded", output, None)
+        _record(session, run, path, action, "succeeded", output, None, fresh=fresh)
+        seen.clear()
         if in_job:
             session.commit()
         if result.wait_seconds:
@@ -316,9 +340,15 @@ def _record(
     status: str,
     output: dict[str, Any] | None,
     error: str | None,
+    *,
+    fresh: bool = False,
 ) -> None:
-    existing = session.scalar(
-        select(WorkflowStep).where(WorkflowStep.run_id == run.id, WorkflowStep.path == path)
+    existing = (
+        None
+        if fresh
+        else session.scalar(
+            select(WorkflowStep).where(WorkflowStep.run_id == run.id, WorkflowStep.path == path)
+        )
     )
     if existing is None:
         session.add(

@@ -36,6 +36,16 @@ def syntax_error(value: Any) -> str | None:
     return None
 
 
+def has_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_template(v) for v in value)
+    return False
+
+
 def render(value: Any, context: dict[str, Any]) -> Any:
     """Fill templates in a string, or in every string of a dict/list; other values pass unchanged. A string
     that is exactly one `{{ expression }}` keeps its value's type (a number stays a number)."""
