@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 import _dq
 
@@ -95,6 +96,7 @@ def ceiling(db: str, source: str, target: str) -> float:
             cur.execute(f"SELECT {names} FROM {table} ORDER BY id")
             while rows := cur.fetchmany(CHUNK):
                 t = time.perf_counter()
+                rows = [tuple(Jsonb(v) if isinstance(v, dict | list) else v for v in row) for row in rows]
                 with dst_pg.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)

@@ -324,7 +324,15 @@ def test_imported_records_have_exactly_the_search_rows_the_app_writes(crm):
     content = csv_bytes(
         [
             ["First name", "Last name", "Email", "Phone", "Mobile", "Other emails", "Nickname"],
-            ["Zoë", "D'Arcy", "zoe@ex.com", "+39 02 1234 5678", "+44 7700 900123", "z@home.org; zz@b.com", "Zo"],
+            [
+                "Zoë",
+                "D'Arcy",
+                "zoe@ex.com",
+                "+39 02 1234 5678",
+                "+44 7700 900123",
+                "z@home.org; z@b.com",
+                "Zo",
+            ],
             ["Li", "Wei", "", "+86 10 1234 5678", "", "", ""],
         ]
     )
