@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sextant.accounts.models import User
@@ -74,17 +74,37 @@ def my_day(
     return out
 
 
+RECENT_LOOKBACK = 1000  # audit entries of the user read at most: "lately" is their latest thousand changes
+
+
 def recent_records(session: Session, actor: Actor, limit: int = 10) -> list[dict[str, Any]]:
-    """Records this user touched lately (still visible to them)."""
-    stmt = (
-        select(AuditEntry.object_name, AuditEntry.record_id, func.max(AuditEntry.id).label("last"))
-        .where(AuditEntry.actor_id == actor.user_id, AuditEntry.record_id > 0)
-        .group_by(AuditEntry.object_name, AuditEntry.record_id)
-        .order_by(func.max(AuditEntry.id).desc())
-        .limit(limit * 3)
-    )
+    """Records this user touched lately (still visible to them), most recent first.
+
+    Walks the user's audit entries newest first (ix_audit_log_actor) and stops once enough distinct records
+    are found, instead of grouping the user's whole history."""
+    wanted = limit * 3  # candidates: some may be gone or out of reach
+    candidates: list[tuple[str, int]] = []
+    seen: set[tuple[str, int]] = set()
+    before: int | None = None
+    read = 0
+    batch = 200
+    while len(candidates) < wanted and read < RECENT_LOOKBACK:
+        stmt = select(AuditEntry.id, AuditEntry.object_name, AuditEntry.record_id).where(
+            AuditEntry.actor_id == actor.user_id, AuditEntry.record_id > 0
+        )
+        if before is not None:
+            stmt = stmt.where(AuditEntry.id < before)
+        rows = session.execute(stmt.order_by(AuditEntry.id.desc()).limit(batch)).all()
+        for _id, object_name, record_id in rows:
+            if (object_name, record_id) not in seen:
+                seen.add((object_name, record_id))
+                candidates.append((object_name, record_id))
+        read += len(rows)
+        if len(rows) < batch:
+            break
+        before = rows[-1][0]
     out = []
-    for object_name, record_id, _last in session.execute(stmt):
+    for object_name, record_id in candidates[:wanted]:
         if not registry.has(object_name) or not actor.can(object_name, "read"):
             continue
         view = load_view(session, object_name)

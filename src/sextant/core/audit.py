@@ -31,7 +31,10 @@ class AuditEntry(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
-    __table_args__ = (Index("ix_audit_log_object_record", "object_name", "record_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object_record", "object_name", "record_id", "id"),
+        Index("ix_audit_log_actor", "actor_id", "id"),  # a user's latest entries (recent records)
+    )
 
 
 class OutboxEvent(Base):

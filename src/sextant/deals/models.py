@@ -77,6 +77,16 @@ class Deal(RecordMixin, Base):
     __table_args__ = (
         # The board: open deals of one pipeline, per stage, in close-date order.
         Index("ix_deals_board", "pipeline_id", "stage_id", "expected_close_date"),
+        # The board's totals per stage, read from the index alone (seeking to the owners a user may see).
+        Index(
+            "ix_deals_board_totals",
+            "pipeline_id",
+            "stage_id",
+            "owner_id",
+            "amount",
+            "probability",
+            "deleted_at",
+        ),
         Index("ix_deals_owner_status", "owner_id", "status", "expected_close_date"),
     )
 
