@@ -98,3 +98,43 @@ class RecordScore(Base):
     model_id: Mapped[int | None] = mapped_column(Integer)
     factors: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Read paths of the dashboard KPIs on the sales tables (declared here, beside the queries that need them):
+# closed deals by close date and open deals by expected close date are read from the index alone, seeking
+# to the owners a restricted user may see; activities per rep and kind over a date range likewise.
+def _kpi_indexes() -> None:
+    from sextant.activities.models import Activity
+    from sextant.deals.models import Deal
+
+    Index(
+        "ix_deals_closed_kpis",
+        Deal.status,
+        Deal.closed_at,
+        Deal.owner_id,
+        Deal.amount,
+        Deal.created_at,
+        Deal.deleted_at,
+    )
+    Index(
+        "ix_deals_open_kpis",
+        Deal.status,
+        Deal.expected_close_date,
+        Deal.owner_id,
+        Deal.pipeline_id,
+        Deal.stage_id,
+        Deal.amount,
+        Deal.probability,
+        Deal.win_probability,
+        Deal.deleted_at,
+    )
+    Index(
+        "ix_activities_owner_kind_at",
+        Activity.owner_id,
+        Activity.kind,
+        Activity.occurred_at,
+        Activity.deleted_at,
+    )
+
+
+_kpi_indexes()
