@@ -359,3 +359,29 @@ def test_imported_records_have_exactly_the_search_rows_the_app_writes(crm):
             for row in s.execute(select(SearchEntry.record_id, SearchEntry.field, SearchEntry.content))
         }
     assert stored == expected and len(stored) > 6
+
+
+def test_activities_import_linked_to_contacts_found_by_email(crm):
+    admin = crm.admin
+    ada = admin.create("contacts", first_name="Ada", last_name="Lovelace", email="ada@ex.com")
+    content = csv_bytes(
+        [
+            ["Type", "Subject", "When", "Contact"],
+            ["call", "Intro call", "2026-01-05T10:00:00Z", "ADA@ex.com"],
+            ["note", "Orphan note", "2026-01-06T10:00:00Z", "nobody@ex.com"],
+        ]
+    )
+    job = upload(admin, "activities", content, "calls.csv").json()
+    assert job["mapping"]["Contact"] == {"field": "links.contacts", "match": "email"}
+    mapping = {
+        "Type": "kind",
+        "Subject": "subject",
+        "When": "occurred_at",
+        "Contact": job["mapping"]["Contact"],
+    }
+    job = run_import(admin, "activities", content, mapping=mapping, name="calls.csv")
+    assert (job["created"], job["rejected"]) == (1, 1), job
+    timeline = admin.get(f"/api/v1/contacts/{ada['id']}/timeline").json()["items"]
+    assert any("Intro call" in json.dumps(item) for item in timeline)
+    errors = admin.get(f"/api/v1/imports/{job['id']}/errors").json()["items"]
+    assert errors[0]["errors"][0]["column"] == "Contact"

@@ -84,7 +84,8 @@ class Pending:
 
 def fast_path(view: ObjectView, plan_fields: Iterable[str]) -> bool:
     """Whether the object's rules are all in `before_save` (contacts, companies ...)."""
-    return view.objdef.after_save is None and not (set(plan_fields) & set(view.objdef.virtual_inputs))
+    virtual = {name.split(".", 1)[0] for name in plan_fields}
+    return view.objdef.after_save is None and not (virtual & set(view.objdef.virtual_inputs))
 
 
 # -- parsing and references ----------------------------------------------------------------------------------
@@ -340,6 +341,14 @@ def prepare(
     (the rejected ones carry their errors)."""
     pending = parse(plan, rows)
     refs.resolve(plan, pending)
+    for p in pending:  # "links.contacts" -> 7 becomes the `links` input: [{"object": "contacts", "id": 7}]
+        linked = [k for k in p.data if k.startswith("links.")]
+        if linked:
+            p.data["links"] = [
+                {"object": k.split(".", 1)[1], "id": p.data[k]} for k in linked if p.data[k] is not None
+            ]
+            for k in linked:
+                del p.data[k]
     find_targets(session, plan, pending, plan.region)
     # Rows of this chunk with the same key: the later ones update what the earlier ones wrote.
     merged: dict[Any, Pending] = {}

@@ -163,6 +163,9 @@ def clean(
     creating = record is None
     cleaned = Cleaned({}, {}, [])
     for name, raw in data.items():
+        if name in view.objdef.virtual_inputs:  # handled by the record service (activity links ...)
+            cleaned.virtual[name] = raw
+            continue
         fdef = view.fields[name]
         if raw is None and not creating and not blank_clears:
             continue

@@ -273,7 +273,7 @@ def _plan(session: Session, job: ImportJob, actor: Actor) -> bulk.Plan:
     return bulk.Plan(
         view=view,
         actor=actor,
-        columns=mapping.columns(view, job.headers, spec),
+        columns=mapping.columns(view, actor, job.headers, spec),
         key=view.fields[key] if key else None,
         emit=bool(opts.get("emit_events", True)),
         blank_clears=bool(opts.get("blank_clears", False)),

@@ -47,6 +47,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "amount": ("amount", "value", "deal value", "deal amount"),
     "company_id": ("company", "account", "organisation", "organization", "company name"),
     "primary_contact_id": ("contact", "contact email", "primary contact"),
+    "links.contacts": ("contact", "contact email", "person", "related contact"),
+    "links.companies": ("company", "account", "organisation", "organization"),
+    "links.deals": ("deal", "opportunity"),
+    "links.leads": ("lead", "lead email"),
 }
 DEFAULT_MATCH = {
     "users": "email",
@@ -62,12 +66,24 @@ def norm(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
+LINK_PREFIX = "links."
+
+
 def writable_fields(view: ObjectView, actor: Actor) -> dict[str, FieldDef]:
-    return {
+    """Fields an import may write; an object taking `links` (activities, tasks) also gets one target per
+    linkable object ("links.contacts": the record, found by email, name or id, to link the item to)."""
+    out = {
         n: f
         for n, f in view.fields.items()
         if (not f.system or n in WRITABLE_SYSTEM) and actor.field_level(view.name, n) == "edit"
     }
+    if "links" in view.objdef.virtual_inputs:
+        for target in registry.names():
+            if target != view.name and registry.get(target).searchable:
+                name = f"{LINK_PREFIX}{target}"
+                label = f"Linked {registry.get(target).singular.lower()}"
+                out[name] = FieldDef(name, label, "reference", reference=target, section="Links")
+    return out
 
 
 def default_match(fdef: FieldDef) -> str:
@@ -217,11 +233,12 @@ def _match_ok(fdef: FieldDef, match: str) -> bool:
     return found is None or found.type in KEY_TYPES
 
 
-def columns(view: ObjectView, headers: list[str], mapping: dict[str, dict[str, Any]]) -> list[MappedColumn]:
+def columns(
+    view: ObjectView, actor: Actor, headers: list[str], mapping: dict[str, dict[str, Any]]
+) -> list[MappedColumn]:
+    fields = writable_fields(view, actor)
     out = []
     for header, spec in mapping.items():
-        if header in headers and spec["field"] in view.fields:
-            out.append(
-                MappedColumn(headers.index(header), header, view.fields[spec["field"]], spec.get("match"))
-            )
+        if header in headers and spec["field"] in fields:
+            out.append(MappedColumn(headers.index(header), header, fields[spec["field"]], spec.get("match")))
     return out
