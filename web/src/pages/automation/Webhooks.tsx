@@ -7,7 +7,7 @@ import { useObjects } from "../../lib/meta";
 import { Icon } from "../../components/Icon";
 import { ErrorBanner, Modal, Spinner } from "../../components/ui";
 import { otherErrors, TextField } from "../admin/common";
-import { AutomationFrame, CopyButton, Json, LoadMore, StatusPill, When } from "./common";
+import { AutomationFrame, CopyButton, Json, LoadMore, SaveSwitch, StatusPill, When } from "./common";
 
 const VERIFY_SNIPPET = `import hashlib, hmac, time
 
@@ -128,11 +128,10 @@ export function WebhooksPage() {
   const refresh = () => qc.invalidateQueries({ queryKey: ["webhooks"] });
   const toggle = useMutation({
     mutationFn: (s: WebhookSub) => api(`/api/v1/webhooks/${s.id}`, { method: "PATCH", body: { enabled: !s.enabled } }),
-    onSuccess: () => {
-      setError(null);
-      refresh();
-    },
+    onMutate: (s) => qc.setQueryData<WebhookSub[]>(["webhooks"], (list) => list?.map((x) => (x.id === s.id ? { ...x, enabled: !s.enabled } : x))),
+    onSuccess: () => setError(null),
     onError: setError,
+    onSettled: refresh,
   });
   const test = useMutation({
     mutationFn: (s: WebhookSub) => api<Delivery>(`/api/v1/webhooks/${s.id}/test`, { method: "POST" }),
@@ -199,10 +198,7 @@ export function WebhooksPage() {
                     {s.event_types.join(", ")}
                   </td>
                   <td data-label="Enabled">
-                    <label className="switch-label">
-                      <input type="checkbox" role="switch" checked={s.enabled} disabled={toggle.isPending} aria-label={`${s.url} enabled`} onChange={() => toggle.mutate(s)} />
-                      <span aria-hidden="true">{s.enabled ? "On" : "Off"}</span>
-                    </label>
+                    <SaveSwitch checked={s.enabled} label={`${s.url} enabled`} onToggle={() => toggle.mutateAsync(s)} />
                   </td>
                   <td data-label="Failures in a row">{s.consecutive_failures}</td>
                   <td className="row-actions">

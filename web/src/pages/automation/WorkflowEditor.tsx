@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { api, ApiError, ifMatch } from "../../lib/api";
 import {
   catalogQuery,
@@ -956,7 +956,9 @@ function Editor({ wf, catalog }: { wf: Workflow | null; catalog: Catalog }) {
   const [version, setVersion] = useState<number | null>(wf?.version ?? null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [conflict, setConflict] = useState<string | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
+  const location = useLocation();
+  // a new workflow's first save moves to its own address: the message comes along
+  const [saved, setSaved] = useState<string | null>(() => (location.state as { saved?: string } | null)?.saved ?? null);
   const [filterEdit, setFilterEdit] = useState<FilterEdit | null>(null);
   const meta = useObjectMeta(draft.object_name ?? undefined);
   const formRef = useRef<HTMLFormElement>(null);
@@ -991,8 +993,9 @@ function Editor({ wf, catalog }: { wf: Workflow | null; catalog: Catalog }) {
       qc.setQueryData(["workflow", out.id], out);
       qc.invalidateQueries({ queryKey: ["workflows"] });
       qc.invalidateQueries({ queryKey: ["workflow-versions", out.id] });
-      setSaved(`Saved as version ${out.version}.`);
-      if (!wf) navigate(`/automation/workflows/${out.id}`, { replace: true });
+      const message = `Saved as version ${out.version}.`;
+      setSaved(message);
+      if (!wf) navigate(`/automation/workflows/${out.id}`, { replace: true, state: { saved: message } });
     },
     onError: (err) => {
       setSaved(null);
@@ -1047,7 +1050,7 @@ function Editor({ wf, catalog }: { wf: Workflow | null; catalog: Catalog }) {
         )
       }
     >
-      <div className="editor-layout">
+      <div className={wf ? "editor-layout" : "editor-layout single"}>
         <div>
           <form ref={formRef} noValidate onSubmit={submit} aria-label="Workflow">
             {nErrors > 0 && (

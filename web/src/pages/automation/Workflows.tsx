@@ -6,7 +6,7 @@ import { catalogQuery, runsQuery, workflowsQuery, type Workflow } from "../../li
 import { useObjects } from "../../lib/meta";
 import { Icon } from "../../components/Icon";
 import { ErrorBanner, Modal, Spinner } from "../../components/ui";
-import { AutomationFrame, StatusPill, When } from "./common";
+import { AutomationFrame, SaveSwitch, StatusPill, When } from "./common";
 
 function EnabledToggle({ wf }: { wf: Workflow }) {
   const qc = useQueryClient();
@@ -14,6 +14,7 @@ function EnabledToggle({ wf }: { wf: Workflow }) {
   const toggle = useMutation({
     mutationFn: (enabled: boolean) =>
       api<Workflow>(`/api/v1/workflows/${wf.id}`, { method: "PATCH", body: { enabled }, headers: ifMatch(wf.version) }),
+    onMutate: (enabled) => qc.setQueryData<Workflow[]>(["workflows"], (list) => list?.map((w) => (w.id === wf.id ? { ...w, enabled } : w))),
     onSuccess: (saved) => {
       setError(null);
       qc.setQueryData<Workflow[]>(["workflows"], (list) => list?.map((w) => (w.id === saved.id ? saved : w)));
@@ -26,17 +27,7 @@ function EnabledToggle({ wf }: { wf: Workflow }) {
   });
   return (
     <>
-      <label className="switch-label">
-        <input
-          type="checkbox"
-          role="switch"
-          checked={wf.enabled}
-          disabled={toggle.isPending}
-          aria-label={`${wf.name} enabled`}
-          onChange={(e) => toggle.mutate(e.target.checked)}
-        />
-        <span aria-hidden="true">{wf.enabled ? "On" : "Off"}</span>
-      </label>
+      <SaveSwitch checked={wf.enabled} label={`${wf.name} enabled`} onToggle={(next) => toggle.mutateAsync(next)} />
       {error ? <p className="field-error" role="alert">{error instanceof Error ? error.message : String(error)}</p> : null}
     </>
   );

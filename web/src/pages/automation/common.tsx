@@ -130,3 +130,27 @@ export function LoadMore({ next, onMore, busy }: { next: number | null | undefin
     </div>
   );
 }
+
+/** An on/off switch saved through the API: it moves at once, and goes back if the save fails. */
+export function SaveSwitch({ checked, label, onToggle, text }: { checked: boolean; label: string; onToggle: (next: boolean) => Promise<unknown>; text?: [string, string] }) {
+  const [pending, setPending] = useState<boolean | null>(null);
+  const shown = pending ?? checked;
+  return (
+    <label className="switch-label">
+      <input
+        type="checkbox"
+        role="switch"
+        checked={shown}
+        aria-label={label}
+        onChange={(e) => {
+          const next = e.target.checked;
+          setPending(next);
+          onToggle(next)
+            .catch(() => undefined)
+            .finally(() => setPending(null));
+        }}
+      />
+      <span aria-hidden="true">{shown ? (text?.[0] ?? "On") : (text?.[1] ?? "Off")}</span>
+    </label>
+  );
+}

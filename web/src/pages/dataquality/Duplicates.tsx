@@ -186,7 +186,7 @@ export function DuplicatesPage() {
   const readable = (objects.data ?? []).filter((o) => DEDUPE_OBJECTS.includes(o.name) && can(o, "read"));
   const object = params.get("object") ?? readable[0]?.name ?? "contacts";
   const status = params.get("status") ?? "open";
-  const [minP, setMinP] = useState("0.5");
+  const [minP, setMinP] = useState("0");
   const meta = useObjectMeta(object);
   const summary = readable.find((o) => o.name === object);
   const [comparing, setComparing] = useState<Pair | null>(null);
@@ -266,7 +266,7 @@ export function DuplicatesPage() {
           <select id="dup-min" className="input" value={minP} onChange={(e) => setMinP(e.target.value)}>
             {["0", "0.5", "0.8", "0.95"].map((v) => (
               <option key={v} value={v}>
-                {Number(v) * 100}% likely
+                {v === "0" ? "Any probability" : `${Number(v) * 100}% likely`}
               </option>
             ))}
           </select>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../lib/api";
 import type { NotificationPref } from "../../lib/automation";
 import { ErrorBanner, Spinner } from "../../components/ui";
-import { useTitle } from "../automation/common";
+import { SaveSwitch, useTitle } from "../automation/common";
 
 const prefsQuery = {
   queryKey: ["notification-prefs"],
@@ -17,7 +17,13 @@ export function NotificationSettingsPage() {
   const save = useMutation({
     mutationFn: (change: Record<string, { in_app?: boolean; email?: boolean }>) =>
       api<{ items: NotificationPref[] }>("/api/v1/notifications/preferences", { method: "PATCH", body: change }).then((r) => r.items),
+    // the switch moves at once; the server's answer (or a refetch after an error) settles it
+    onMutate: (change) =>
+      qc.setQueryData<NotificationPref[]>(["notification-prefs"], (old) =>
+        old?.map((p) => (change[p.kind] ? { ...p, ...change[p.kind] } : p)),
+      ),
     onSuccess: (items) => qc.setQueryData(["notification-prefs"], items),
+    onError: () => qc.invalidateQueries({ queryKey: ["notification-prefs"] }),
   });
   return (
     <div className="page auto-page">
@@ -48,17 +54,11 @@ export function NotificationSettingsPage() {
                   </td>
                   {(["in_app", "email"] as const).map((ch) => (
                     <td key={ch} data-label={ch === "in_app" ? "In the app" : "By email"}>
-                      <label className="switch-label">
-                        <input
-                          type="checkbox"
-                          role="switch"
-                          checked={p[ch]}
-                          disabled={save.isPending}
-                          aria-label={`${p.label}: ${ch === "in_app" ? "in the app" : "by email"}`}
-                          onChange={(e) => save.mutate({ [p.kind]: { [ch]: e.target.checked } })}
-                        />
-                        <span aria-hidden="true">{p[ch] ? "On" : "Off"}</span>
-                      </label>
+                      <SaveSwitch
+                        checked={p[ch]}
+                        label={`${p.label}: ${ch === "in_app" ? "in the app" : "by email"}`}
+                        onToggle={(next) => save.mutateAsync({ [p.kind]: { [ch]: next } })}
+                      />
                     </td>
                   ))}
                 </tr>
