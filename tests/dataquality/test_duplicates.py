@@ -204,3 +204,16 @@ def test_a_dismissed_pair_leaves_the_queue_and_stays_out_after_a_rescan(crm):
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
     assert _scan(admin) == []
     assert problem(crm.user("read_only").post(f"/api/v1/duplicates/{pair['id']}/dismiss"), 403)
+
+
+def test_a_merge_preview_shows_the_surviving_values_without_writing(crm):
+    admin = crm.admin
+    old = admin.create("contacts", first_name="Ada", last_name="Lovelace", city="London", tags=["a"])
+    new = admin.create("contacts", first_name="Ada", last_name="Lovelace", city="Paris", tags=["b"])
+    body = {"object": "contacts", "master_id": old["id"], "duplicate_ids": [new["id"]]}
+    r = admin.post("/api/v1/merges/preview", json=body)
+    assert r.status_code == 200, r.text
+    fields = r.json()["fields"]
+    assert fields["city"] == {"value": "Paris", "from": [new["id"]], "differs": True}  # newest non-empty
+    assert fields["tags"]["value"] == ["a", "b"] and fields["first_name"]["differs"] is False
+    assert admin.get(f"/api/v1/contacts/{new['id']}").status_code == 200

@@ -385,3 +385,17 @@ def test_activities_import_linked_to_contacts_found_by_email(crm):
     assert any("Intro call" in json.dumps(item) for item in timeline)
     errors = admin.get(f"/api/v1/imports/{job['id']}/errors").json()["items"]
     assert errors[0]["errors"][0]["column"] == "Contact"
+
+
+def test_the_mapping_screen_lists_importable_fields_with_custom_ones_and_links(crm):
+    admin = crm.admin
+    add_field(admin, "contacts", "vat_number", "text", unique=True)
+    items = {
+        f["name"]: f
+        for f in admin.get("/api/v1/imports/fields", params={"object": "contacts"}).json()["items"]
+    }
+    assert items["vat_number"]["custom"] and items["vat_number"]["can_be_key"]
+    assert items["owner_id"]["default_match"] == "email" and "created_at" not in items
+    links = admin.get("/api/v1/imports/fields", params={"object": "activities"}).json()["items"]
+    assert {"links.contacts", "links.deals"} <= {f["name"] for f in links}
+    assert problem(crm.user("read_only").get("/api/v1/imports/fields", params={"object": "contacts"}), 403)

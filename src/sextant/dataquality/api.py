@@ -50,6 +50,13 @@ def templates(session: SessionDep, actor: ActorDep, object: Annotated[str, Query
     return {"items": importer.list_templates(session, actor, object)}
 
 
+@router.get("/imports/fields", summary="What columns can be mapped to for an object (custom fields, links)")
+def importable_fields(
+    session: SessionDep, actor: ActorDep, object: Annotated[str, Query(max_length=64)]
+) -> Any:
+    return {"items": importer.importable_fields(session, actor, object)}
+
+
 @router.get("/imports/{import_id}", summary="An import's status: rows done/total, rate, ETA, counts")
 def status(import_id: ImportId, session: SessionDep, actor: ActorDep) -> Any:
     job = importer.get_import(session, actor, import_id)
@@ -186,6 +193,14 @@ def merge_records(session: SessionDep, actor: ActorDep, body: JsonBody) -> Any:
     if not isinstance(object_name, str):
         raise ValidationFailed([FieldError("object", "is required", "required")])
     return merge.merge(session, actor, object_name, {k: v for k, v in body.items() if k != "object"})
+
+
+@router.post("/merges/preview", summary="The values a merge would keep (nothing is written)")
+def merge_preview(session: SessionDep, actor: ActorDep, body: JsonBody) -> Any:
+    object_name = body.get("object")
+    if not isinstance(object_name, str):
+        raise ValidationFailed([FieldError("object", "is required", "required")])
+    return merge.preview(session, actor, object_name, {k: v for k, v in body.items() if k != "object"})
 
 
 @router.get("/merges/{merge_id}", summary="A merge")

@@ -196,6 +196,30 @@ def list_templates(session: Session, actor: Actor, object_name: str) -> list[dic
     ]
 
 
+def importable_fields(session: Session, actor: Actor, object_name: str) -> list[dict[str, Any]]:
+    """What a column can be mapped to (custom fields and link targets included), for the mapping screen."""
+    if not registry.has(object_name):
+        raise ValidationFailed([FieldError("object", f"unknown object '{object_name}'", "invalid_choice")])
+    actor.require(object_name, "create")
+    view = load_view(session, object_name)
+    out = []
+    for name, fdef in mapping.writable_fields(view, actor).items():
+        item = {
+            "name": name,
+            "label": fdef.label,
+            "type": fdef.type,
+            "required": fdef.required,
+            "unique": fdef.unique,
+            "custom": fdef.custom,
+            "can_be_key": fdef.type in mapping.KEY_TYPES,
+        }
+        if fdef.type == "reference":
+            item["reference"] = fdef.reference
+            item["default_match"] = mapping.default_match(fdef)
+        out.append(item)
+    return out
+
+
 def preview(job: ImportJob, n: int = PREVIEW_ROWS) -> list[list[str]]:
     rows = readers.iter_rows(Path(job.file_path), job.file_format, job.encoding, job.delimiter)
     return [row for _, row in zip(range(n), rows, strict=False)]
@@ -561,8 +585,6 @@ def undo(session: Session, actor: Actor, import_id: int, *, force: bool = False)
         )
     now = utcnow()
     emit = bool((job.options or {}).get("emit_events", True))
-    from sextant.core.audit import record_change
-
     deleted = 0
     for part in bulk._chunks(created, bulk.LOOKUP_BATCH):
         live = list(session.scalars(select(model.id).where(model.id.in_(part), model.deleted_at.is_(None))))
@@ -578,10 +600,7 @@ def undo(session: Session, actor: Actor, import_id: int, *, force: bool = False)
                 search.SearchEntry.object_name == view.name, search.SearchEntry.record_id.in_(live)
             )
         )
-        for rid in live:
-            record_change(
-                session, actor, view.name, rid, "delete", {}, event=emit, context={"undo_import": job.id}
-            )
+        _bulk_audit(session, actor, view.name, live, emit, {"undo_import": job.id})
         deleted += len(live)
     restored = 0
     for rid, u in updated.items():
@@ -600,3 +619,43 @@ def undo(session: Session, actor: Actor, import_id: int, *, force: bool = False)
 
 def purge_file(job: ImportJob) -> None:
     shutil.rmtree(Path(job.file_path).parent, ignore_errors=True)
+
+
+def _bulk_audit(
+    session: Session, actor: Actor, object_name: str, ids: list[int], emit: bool, context: dict[str, Any]
+) -> None:
+    """`record_change(..., "delete", {})` for many records in two statements."""
+    from sextant.core.audit import AuditEntry, OutboxEvent
+
+    now = utcnow()
+    session.execute(
+        AuditEntry.__table__.insert(),
+        [
+            {
+                "at": now,
+                "actor_id": actor.user_id,
+                "actor_label": actor.email,
+                "object_name": object_name,
+                "record_id": rid,
+                "action": "delete",
+                "changes": {},
+                "context": context,
+            }
+            for rid in ids
+        ],
+    )
+    if emit:
+        session.execute(
+            OutboxEvent.__table__.insert(),
+            [
+                {
+                    "created_at": now,
+                    "type": f"{object_name}.deleted",
+                    "object_name": object_name,
+                    "record_id": rid,
+                    "actor_id": actor.user_id,
+                    "payload": {"changes": {}},
+                }
+                for rid in ids
+            ],
+        )

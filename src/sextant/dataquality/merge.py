@@ -114,7 +114,25 @@ def survivors(
     return out
 
 
-def merge(session: Session, actor: Actor, object_name: str, body: Any) -> dict[str, Any]:
+def preview(session: Session, actor: Actor, object_name: str, body: Any) -> dict[str, Any]:
+    """The surviving value of each field and the records side by side, as a merge would take them."""
+    view, master, dups, choices = _parties(session, actor, object_name, body)
+    master_values = records.serialize(view, actor, master)
+    others = [records.serialize(view, actor, d) for d in dups]
+    final = survivors(view, actor, master_values, others, choices)
+    everyone = [master_values, *others]
+    fields = {
+        name: {
+            "value": value,
+            "from": [r["id"] for r in everyone if r.get(name) == value],
+            "differs": len({repr(r.get(name)) for r in everyone}) > 1,
+        }
+        for name, value in final.items()
+    }
+    return {"object": object_name, "master": master_values, "duplicates": others, "fields": fields}
+
+
+def _parties(session: Session, actor: Actor, object_name: str, body: Any) -> tuple[Any, Any, list[Any], dict]:
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "expected a JSON object", "type")])
     view = load_view(session, object_name)
@@ -142,6 +160,12 @@ def merge(session: Session, actor: Actor, object_name: str, body: Any) -> dict[s
         )
     master = records.fetch(session, actor, view, master_id, for_write=True)
     dups = [records.fetch(session, actor, view, d, for_write=True) for d in dup_ids]
+    return view, master, dups, choices
+
+
+def merge(session: Session, actor: Actor, object_name: str, body: Any) -> dict[str, Any]:
+    view, master, dups, choices = _parties(session, actor, object_name, body)
+    master_id, dup_ids = master.id, [d.id for d in dups]
     master_values = records.serialize(view, actor, master)
     others = [records.serialize(view, actor, d) for d in dups]
     final = survivors(view, actor, master_values, others, choices)
