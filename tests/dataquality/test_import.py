@@ -399,3 +399,22 @@ def test_the_mapping_screen_lists_importable_fields_with_custom_ones_and_links(c
     links = admin.get("/api/v1/imports/fields", params={"object": "activities"}).json()["items"]
     assert {"links.contacts", "links.deals"} <= {f["name"] for f in links}
     assert problem(crm.user("read_only").get("/api/v1/imports/fields", params={"object": "contacts"}), 403)
+
+
+def test_a_dry_run_counts_a_key_repeated_in_a_later_chunk_as_an_update(crm):
+    admin = crm.admin
+    content = csv_bytes(
+        [["Email", "Last name"], ["r@ex.com", "First"], ["s@ex.com", "Other"], ["R@ex.com", "Again"]]
+    )
+    job = upload(admin, "contacts", content).json()
+    body = {"mapping": job["mapping"], "key": "email", "options": {"chunk_size": 2}}
+    assert admin.put(f"/api/v1/imports/{job['id']}/mapping", json=body).status_code == 200
+    assert admin.post(f"/api/v1/imports/{job['id']}/dry-run").status_code == 202
+    drain()
+    dry = admin.get(f"/api/v1/imports/{job['id']}").json()["dry_run"]
+    assert dry == {"would_create": 2, "would_update": 1, "rejected": 0, "rows_checked": 3}
+    assert admin.post(f"/api/v1/imports/{job['id']}/run").status_code == 202
+    drain()
+    done = admin.get(f"/api/v1/imports/{job['id']}").json()
+    assert (done["created"], done["updated"]) == (2, 1)
+    assert _by_last(admin, "Again")[0]["email"] == "r@ex.com"

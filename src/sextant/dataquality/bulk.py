@@ -80,6 +80,7 @@ class Pending:
     data: dict[str, Any]
     errors: list[RowError]
     target: Any = None  # the existing record (SimpleNamespace) for an update
+    earlier: bool = False  # dry run: its key is new in the database but an earlier chunk creates it
 
 
 def fast_path(view: ObjectView, plan_fields: Iterable[str]) -> bool:
@@ -335,7 +336,11 @@ def check_unique(
 
 
 def prepare(
-    session: Session, plan: Plan, refs: References, rows: list[tuple[int, list[str]]]
+    session: Session,
+    plan: Plan,
+    refs: References,
+    rows: list[tuple[int, list[str]]],
+    seen_keys: set[Any] | None = None,
 ) -> tuple[list[tuple[Pending, records.Cleaned]], list[Pending]]:
     """Parse, resolve, clean and check a chunk: the rows to write (with their cleaned values), and all rows
     (the rejected ones carry their errors)."""
@@ -371,6 +376,8 @@ def prepare(
             continue
         if plan.key is not None and cleaned.get(plan.key.name) is not None:
             k = cleaned.get(plan.key.name)
+            if seen_keys is not None and k not in merged and p.target is None and k in seen_keys:
+                p.earlier = True  # a dry run writes nothing: the run would update what an earlier chunk made
             if k in merged:
                 first = merged[k]
                 p.errors.append(
@@ -382,6 +389,8 @@ def prepare(
                 )
                 continue
             merged[k] = p
+            if seen_keys is not None:
+                seen_keys.add(k)
         items.append((p, cleaned))
     return check_unique(session, plan, items), pending
 

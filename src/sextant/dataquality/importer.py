@@ -370,6 +370,7 @@ def _chunks(
 ) -> ImportJob:
     path, start_row, size = where
     import_id = job.id
+    seen_keys: set[Any] | None = set() if dry_run and plan.key is not None else None
     rows = readers.iter_rows(path, job.file_format, job.encoding, job.delimiter, start=start_row)
     row_no = start_row
     while True:
@@ -384,11 +385,11 @@ def _chunks(
         if not dry_run and _checkpoint(session, import_id) != chunk[0][0] - 1:
             session.rollback()  # another runner has moved on past this chunk: it finishes the import
             return job
-        items, pending = bulk.prepare(session, plan, refs, chunk)
+        items, pending = bulk.prepare(session, plan, refs, chunk, seen_keys)
         result = bulk.ChunkResult()
         if dry_run:
             for p, _c in items:
-                summary["would_update" if p.target is not None else "would_create"] += 1
+                summary["would_update" if p.target is not None or p.earlier else "would_create"] += 1
         else:
             writer.write(items, result)
         rejected = [p for p in pending if p.errors]
