@@ -29,6 +29,7 @@ class Activity(RecordMixin, Base):
     __table_args__ = (
         Index("ix_activities_owner_occurred", "owner_id", "occurred_at"),
         Index("ix_activities_kind_start", "kind", "start_at"),
+        Index("ix_activities_owner_meetings", "owner_id", "kind", "start_at"),  # my day: my meetings today
     )
 
 
