@@ -93,6 +93,10 @@ def run_cli_import(
                 state["shown"] = done
 
             job = importer.run(session, import_id, dry_run=dry_run, progress=progress)
+        if not dry_run:
+            from sextant.dataquality.jobs import after_run
+
+            after_run(session, job)
         info = importer.describe(job)
         if dry_run:
             typer.echo(f"dry run: {json.dumps(job.dry_run)}")
