@@ -405,6 +405,28 @@ def test_bulk_update_with_a_stale_version_changes_nothing(crm):
     assert admin.get(f"{CONTACTS}/{b['id']}").json()["city"] == "Moved"
 
 
+def test_bulk_delete_is_all_or_nothing_and_restorable(crm):
+    admin = crm.admin
+    rep = crm.user(role="sales")
+    a, b, c = (admin.create("contacts", last_name=n) for n in "ABC")
+    admin.patch(f"{CONTACTS}/{b['id']}", json={"city": "Moved"})
+    stale = [{"id": a["id"]}, {"id": b["id"], "version": 1}]
+    r = admin.post(f"{CONTACTS}/bulk-delete", json={"records": stale})
+    problem(r, 409)  # b changed since: nothing deleted
+    r = admin.post(f"{CONTACTS}/bulk-delete", json={"records": [{"id": a["id"]}, {"id": 999_999}]})
+    assert error_fields(r) == ["records[1].id"]
+    assert _count(admin) == 3
+    mine = rep.create("contacts", last_name="Mine")
+    r = rep.post(f"{CONTACTS}/bulk-delete", json={"records": [{"id": mine["id"]}, {"id": c["id"]}]})
+    assert error_fields(r) == ["records[1].id"]  # out of reach: reported as not found, nothing deleted
+    current = [{"id": a["id"]}, {"id": b["id"], "version": 2}]
+    r = admin.post(f"{CONTACTS}/bulk-delete", json={"records": current})
+    assert r.status_code == 200, r.text
+    assert r.json()["items"] == [{"id": a["id"], "deleted": True}, {"id": b["id"], "deleted": True}]
+    assert _count(admin) == 2  # c and the rep's record remain
+    assert admin.post(f"{CONTACTS}/{a['id']}/restore").status_code == 200
+
+
 # -- optimistic concurrency ----------------------------------------------------------------------------------
 
 def test_if_match_with_a_stale_version_is_409_and_changes_nothing(crm):

@@ -635,6 +635,29 @@ def bulk_update(session: Session, actor: Actor, object_name: str, items: Any) ->
     return _bulk(session, items, one)
 
 
+def bulk_delete(session: Session, actor: Actor, object_name: str, items: Any) -> list[dict[str, Any]]:
+    """Soft-delete many records, all or nothing: [{"id": 1, "version": 3}, ...] (version optional)."""
+    items = _bulk_items(items)
+    actor.require(object_name, "delete")
+
+    def one(i: int, item: Any) -> dict[str, Any]:
+        rid = item.get("id") if isinstance(item, dict) else None
+        version = item.get("version") if isinstance(item, dict) else None
+        if isinstance(rid, bool) or not isinstance(rid, int):
+            raise ValidationFailed([FieldError(f"records[{i}].id", "is required (integer)", "required")])
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise ValidationFailed([FieldError(f"records[{i}].version", "expected an integer", "type")])
+        try:
+            delete_record(session, actor, object_name, rid, version)
+        except DomainError as exc:
+            if exc.status == 404:
+                raise ValidationFailed([FieldError(f"records[{i}].id", exc.detail, "not_found")]) from exc
+            raise
+        return {"id": rid, "deleted": True}
+
+    return _bulk(session, items, one)
+
+
 def _bulk_items(items: Any) -> list[Any]:
     if not isinstance(items, list) or not items:
         raise ValidationFailed([FieldError("records", "expected a non-empty list", "type")])

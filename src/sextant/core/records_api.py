@@ -88,6 +88,23 @@ def object_router(objdef: ObjectDef) -> APIRouter:
             "records": {"type": "array", "items": input_schema(objdef), "minItems": 1, "maxItems": 1000}
         },
     }
+    bulk_delete_schema = {
+        "type": "object",
+        "required": ["records"],
+        "properties": {
+            "records": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id"],
+                    "properties": {"id": {"type": "integer"}, "version": {"type": "integer"}},
+                    "additionalProperties": False,
+                },
+                "minItems": 1,
+                "maxItems": 1000,
+            }
+        },
+    }
     bulk_update_schema = {
         "type": "object",
         "required": ["records"],
@@ -104,6 +121,20 @@ def object_router(objdef: ObjectDef) -> APIRouter:
         "type": "object",
         "required": ["items"],
         "properties": {"items": {"type": "array", "items": record}},
+    }
+    deleted_schema = {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "deleted"],
+                    "properties": {"id": {"type": "integer"}, "deleted": {"type": "boolean"}},
+                },
+            }
+        },
     }
 
     @router.get("", summary=f"List {name}", responses={200: _json(page)}, operation_id=f"list_{name}")
@@ -246,6 +277,16 @@ def object_router(objdef: ObjectDef) -> APIRouter:
     )
     def bulk_update(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
         return {"items": records.bulk_update(session, actor, name, body.get("records"))}
+
+    @router.post(
+        "/bulk-delete",
+        summary=f"Delete many {name} (all or nothing; restorable from the trash)",
+        responses={200: _json(deleted_schema)},
+        openapi_extra=_body(bulk_delete_schema),
+        operation_id=f"bulk_delete_{name}",
+    )
+    def bulk_delete(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> Any:
+        return {"items": records.bulk_delete(session, actor, name, body.get("records"))}
 
     @router.post(
         "",
