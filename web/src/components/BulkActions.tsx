@@ -1,6 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { api, ApiError, errorMessage, ifMatch } from "../lib/api";
+import { api, ApiError, errorMessage } from "../lib/api";
 import { titleOf } from "../lib/meta";
 import type { FieldMeta, ObjectMeta, Rec } from "../lib/types";
 import { FieldInput } from "./FieldInput";
@@ -144,16 +144,14 @@ function BulkDialog({
     } else onDone(`${verb} ${done} ${done === 1 ? meta.singular.toLowerCase() : meta.label.toLowerCase()}.`);
   };
 
-  const patchAll = async (changes: Record<string, unknown>, verb: string) => {
+  // Each chunk is all or nothing on the server: a refused chunk changes none of its records.
+  const inChunks = async (send: (batch: Rec[]) => Promise<unknown>, verb: string) => {
     let done = 0;
     const fails: Failure[] = [];
     for (let i = 0; i < records.length; i += CHUNK) {
       const batch = records.slice(i, i + CHUNK);
       try {
-        await api(`/api/v1/${meta.name}/bulk`, {
-          method: "PATCH",
-          body: { records: batch.map((r) => ({ id: r.id, version: r.version, ...changes })) },
-        });
+        await send(batch);
         done += batch.length;
       } catch (err) {
         fails.push(...bulkFailures(err, batch, meta));
@@ -162,25 +160,25 @@ function BulkDialog({
     finish(done, fails, verb);
   };
 
-  const deleteAll = async () => {
-    let done = 0;
-    const fails: Failure[] = [];
-    const queue = [...records];
-    const worker = async () => {
-      for (let r = queue.shift(); r; r = queue.shift()) {
-        try {
-          await api(`/api/v1/${meta.name}/${r.id}`, { method: "DELETE", headers: ifMatch(r.version) });
-          done += 1;
-        } catch (err) {
-          const msg =
-            err instanceof ApiError && err.status === 409 ? "changed by someone else since the list was loaded" : errorMessage(err);
-          fails.push({ title: titleOf(meta, r), message: msg });
-        }
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    finish(done, fails, "Deleted");
-  };
+  const patchAll = (changes: Record<string, unknown>, verb: string) =>
+    inChunks(
+      (batch) =>
+        api(`/api/v1/${meta.name}/bulk`, {
+          method: "PATCH",
+          body: { records: batch.map((r) => ({ id: r.id, version: r.version, ...changes })) },
+        }),
+      verb,
+    );
+
+  const deleteAll = () =>
+    inChunks(
+      (batch) =>
+        api(`/api/v1/${meta.name}/bulk-delete`, {
+          method: "POST",
+          body: { records: batch.map((r) => ({ id: r.id, version: r.version })) },
+        }),
+      "Deleted",
+    );
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
