@@ -182,6 +182,9 @@ def test_build_a_workflow_in_the_editor_and_see_it_run(server: Server, web: Brow
     expect(wf_row.get_by_role("switch")).to_be_checked()
     expect(wf_row).to_contain_text("succeeded")
     wf_row.get_by_role("link", name="Lyon contacts get a title", exact=True).click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value(
+        "Lyon contacts get a title"
+    )  # version 1 loaded
     r = api.patch(f"/api/v1/workflows/{wf_id}", json={"max_runs_per_minute": 50}, headers={"If-Match": '"1"'})
     assert r.status_code == 200, r.text
     page.get_by_label("Name", exact=True).fill("Renamed in a stale tab")

@@ -6,6 +6,7 @@ import { can, titleOf, useObjectMeta, useObjects } from "../../lib/meta";
 import { valueText } from "../../lib/format";
 import type { FieldMeta, ObjectMeta, Rec } from "../../lib/types";
 import { Icon } from "../../components/Icon";
+import { RefLink } from "../../components/Value";
 import { ErrorBanner, Modal, Spinner } from "../../components/ui";
 import { useTitle } from "../automation/common";
 import "../automation/automation.css";
@@ -38,6 +39,12 @@ function empty(v: unknown): boolean {
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function Shown({ field, value }: { field: FieldMeta; value: unknown }) {
+  if (empty(value)) return <span className="muted">empty</span>;
+  if (field.type === "reference" && field.reference && typeof value === "number") return <RefLink object={field.reference} id={value} plain />;
+  return <>{valueText(field, value)}</>;
 }
 
 /** Side by side, a radio per value: which one survives. Defaults as the server's: the newest non-empty. */
@@ -116,13 +123,15 @@ function MergeDialog({ pair, meta, onClose, onMerged }: { pair: Pair; meta: Obje
                       <td key={r.id}>
                         <label>
                           <input type="radio" name={`v-${f.name}`} checked={choices[f.name] === r.id} onChange={() => setChoices({ ...choices, [f.name]: r.id })} aria-label={`${f.label}: keep ${valueText(f, r[f.name]) || "empty"} (from #${r.id})`} />
-                          <span>{valueText(f, r[f.name]) || <span className="muted">empty</span>}</span>
+                          <span>
+                            <Shown field={f} value={r[f.name]} />
+                          </span>
                         </label>
                         {errors[`values.${f.name}`] && <p className="field-error">{errors[`values.${f.name}`]}</p>}
                       </td>
                     ) : (
                       <td key={r.id}>
-                        {valueText(f, r[f.name]) || <span className="muted">empty</span>}
+                        <Shown field={f} value={r[f.name]} />
                         {differs && <span className="muted"> (lists are united)</span>}
                       </td>
                     ),
