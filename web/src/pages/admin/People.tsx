@@ -411,12 +411,16 @@ function RoleEditor({ role, onClose }: { role: Role | null; onClose: () => void 
                       {r.name === "*" ? (
                         <span className="muted small">default</span>
                       ) : (
-                        <input type="checkbox" aria-label={`${r.label}: own rules (else as every other object)`} checked={own} onChange={(e) => inherit(r.name, !e.target.checked)} />
+                        <label className="perm-cell">
+                          <input type="checkbox" aria-label={`${r.label}: own rules (else as every other object)`} checked={own} onChange={(e) => inherit(r.name, !e.target.checked)} />
+                        </label>
                       )}
                     </td>
                     {ACTIONS.map((a) => (
                       <td key={a}>
-                        <input type="checkbox" aria-label={`${r.label}: ${a}`} checked={acts.includes(a)} disabled={!own} onChange={(e) => toggle(r.name, a, e.target.checked)} />
+                        <label className="perm-cell">
+                          <input type="checkbox" aria-label={`${r.label}: ${a}`} checked={acts.includes(a)} disabled={!own} onChange={(e) => toggle(r.name, a, e.target.checked)} />
+                        </label>
                       </td>
                     ))}
                   </tr>
