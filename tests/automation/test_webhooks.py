@@ -132,3 +132,8 @@ def test_a_replayed_event_is_delivered_once_per_subscription(crm: Crm, hook_rece
         s.commit()
     settle()
     assert len(hook_receiver.requests) == 1 and len(deliveries(crm.admin, sub)) == 1
+
+
+def test_the_event_types_a_subscription_can_name_are_listed(crm: Crm) -> None:
+    types = crm.admin.get(f"{API}/webhooks/event-types").json()["items"]
+    assert {"contacts.created", "deals.updated", "tasks.deleted", "webhook.test"} <= set(types)

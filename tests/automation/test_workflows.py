@@ -243,6 +243,8 @@ def test_runs_beyond_the_rate_limit_are_logged_as_skipped(crm: Crm) -> None:
     settle()
     statuses = sorted(r["status"] for r in runs(admin, wf))
     assert statuses == ["skipped", "succeeded", "succeeded"]
+    listed = {w["id"]: w for w in admin.get(f"{API}/workflows").json()["items"]}
+    assert listed[wf["id"]]["last_run"]["id"] == runs(admin, wf)[0]["id"]
 
 
 def test_branch_takes_the_arm_its_condition_chooses(crm: Crm) -> None:

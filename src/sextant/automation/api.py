@@ -121,6 +121,11 @@ async def inbound(token: Annotated[str, Path(max_length=100)], request: Request)
 # -- outgoing webhooks ---------------------------------------------------------------------------------------
 
 
+@router.get("/webhooks/event-types", tags=["Webhooks"], summary="Event types a subscription can name")
+def webhook_event_types(actor: ActorDep) -> dict[str, Any]:
+    return {"items": webhooks.event_types()}
+
+
 @router.get("/webhooks", tags=["Webhooks"], summary="Webhook subscriptions (administrators)")
 def list_webhooks(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     return {"items": webhooks.list_subscriptions(session, actor)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sextant.automation.engine import condition_holds, start_run
@@ -199,8 +199,25 @@ def delete_workflow(session: Session, actor: Actor, workflow_id: int) -> None:
 
 def list_workflows(session: Session, actor: Actor) -> list[dict[str, Any]]:
     _admin(actor)
-    rows = session.scalars(select(Workflow).where(Workflow.deleted_at.is_(None)).order_by(Workflow.id))
-    return [workflow_dict(w) for w in rows]
+    rows = list(session.scalars(select(Workflow).where(Workflow.deleted_at.is_(None)).order_by(Workflow.id)))
+    # Each workflow's latest run, in one query (ix_workflow_runs_workflow serves the max per workflow).
+    latest = (
+        select(func.max(WorkflowRun.id))
+        .where(WorkflowRun.workflow_id.in_([w.id for w in rows]))
+        .group_by(WorkflowRun.workflow_id)
+    )
+    last = {r.workflow_id: r for r in session.scalars(select(WorkflowRun).where(WorkflowRun.id.in_(latest)))}
+    out = []
+    for wf in rows:
+        item = workflow_dict(wf)
+        run = last.get(wf.id)
+        item["last_run"] = (
+            {"id": run.id, "status": run.status, "created_at": run.created_at, "error": run.error}
+            if run
+            else None
+        )
+        out.append(item)
+    return out
 
 
 def versions(session: Session, actor: Actor, workflow_id: int) -> list[dict[str, Any]]:

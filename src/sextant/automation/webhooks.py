@@ -35,6 +35,7 @@ from sextant.core.config import get_settings
 from sextant.core.db import utcnow
 from sextant.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.events import subscribe
+from sextant.core.metadata import registry
 from sextant.core.pagination import newest_first
 from sextant.core.permissions import Actor
 
@@ -172,6 +173,12 @@ def list_subscriptions(session: Session, actor: Actor) -> list[dict[str, Any]]:
         subscription_dict(s)
         for s in session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))
     ]
+
+
+def event_types() -> list[str]:
+    """What a subscription can name: every object's record events (patterns like `deals.*` work too)."""
+    actions = ("created", "updated", "deleted", "restored")
+    return [f"{name}.{a}" for name in registry.names() for a in actions] + ["webhook.test"]
 
 
 def delivery_dict(d: WebhookDelivery) -> dict[str, Any]:
