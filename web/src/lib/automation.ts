@@ -33,6 +33,8 @@ export interface Workflow {
   updated_at: string | null;
   created_by_id: number | null;
   hook_url?: string;
+  /** In the list only: the latest run, or null when it never ran. */
+  last_run?: { id: number; status: string; created_at: string; error: string | null } | null;
 }
 
 export interface WorkflowVersion {

@@ -1,8 +1,8 @@
-import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
 import { api, ApiError, ifMatch } from "../../lib/api";
-import { catalogQuery, runsQuery, workflowsQuery, type Workflow } from "../../lib/automation";
+import { catalogQuery, workflowsQuery, type Workflow } from "../../lib/automation";
 import { useObjects } from "../../lib/meta";
 import { Icon } from "../../components/Icon";
 import { ErrorBanner, Modal, Spinner } from "../../components/ui";
@@ -40,7 +40,6 @@ export function WorkflowsPage() {
   const objects = useObjects();
   const [deleting, setDeleting] = useState<Workflow | null>(null);
   const items = list.data ?? [];
-  const lastRuns = useQueries({ queries: items.map((w) => ({ ...runsQuery(w.id, "", null, 1), staleTime: 15_000 })) });
   const del = useMutation({
     mutationFn: (w: Workflow) => api(`/api/v1/workflows/${w.id}`, { method: "DELETE" }),
     onSuccess: () => {
@@ -80,8 +79,8 @@ export function WorkflowsPage() {
               </tr>
             </thead>
             <tbody>
-              {items.map((w, i) => {
-                const last = lastRuns[i]?.data?.items[0];
+              {items.map((w) => {
+                const last = w.last_run;
                 return (
                   <tr key={w.id}>
                     <td className="col-title" data-label="Name">
@@ -99,8 +98,6 @@ export function WorkflowsPage() {
                         <span className="row-flex">
                           <StatusPill status={last.status} /> <When at={last.created_at} />
                         </span>
-                      ) : lastRuns[i]?.isLoading ? (
-                        "…"
                       ) : (
                         <span className="muted">Never</span>
                       )}
