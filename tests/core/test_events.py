@@ -57,8 +57,12 @@ def _contact(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def subscriber(db: str) -> Iterator[Callable[..., list[tuple[str, int | None, int]]]]:
-    """Register a recording subscriber: `subscriber(name, *patterns, fail=predicate)` -> what it received."""
+def subscriber(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., list[tuple[str, int | None, int]]]]:
+    """Register a recording subscriber: `subscriber(name, *patterns, fail=predicate)` -> what it received.
+    The app's own subscribers (automation, webhooks, scoring) are set aside: counts are the test's."""
+    monkeypatch.setattr(events, "_subscribers", {})
     names: list[str] = []
 
     def register(name: str, *patterns: str, fail: Callable[[OutboxEvent], bool] | None = None,
