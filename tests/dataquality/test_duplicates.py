@@ -144,6 +144,25 @@ def test_merge_moves_every_related_row_keeps_history_and_can_be_undone(crm):
     assert problem(admin.post(f"/api/v1/merges/{merged['id']}/undo"), 409)
 
 
+def test_unmerge_gives_a_duplicates_surviving_email_back(crm):
+    admin = crm.admin
+    master = admin.create("contacts", first_name="Bo", last_name="Old", email="bo@old.com")
+    dup = admin.create("contacts", first_name="Bo", last_name="Old", email="bo@new.com")
+    body = {
+        "object": "contacts",
+        "master_id": master["id"],
+        "duplicate_ids": [dup["id"]],
+        "values": {"email": dup["id"]},
+    }
+    merged = admin.post("/api/v1/merges", json=body)
+    assert merged.status_code == 201, merged.text
+    assert merged.json()["record"]["email"] == "bo@new.com"
+    r = admin.post(f"/api/v1/merges/{merged.json()['id']}/undo")
+    assert r.status_code == 200, r.text
+    assert admin.get(f"/api/v1/contacts/{master['id']}").json()["email"] == "bo@old.com"
+    assert admin.get(f"/api/v1/contacts/{dup['id']}").json()["email"] == "bo@new.com"
+
+
 def test_merge_respects_permissions(crm):
     team_a, team_b = crm.team(), crm.team()
     alice, bob = crm.user("sales", team=team_a), crm.user("sales", team=team_b)

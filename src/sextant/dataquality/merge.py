@@ -298,15 +298,17 @@ def unmerge(session: Session, actor: Actor, merge_id: int) -> dict[str, Any]:
     actor.require(row.object_name, "delete")
     master = records.fetch(session, actor, view, row.master_id, for_write=True)
     tables = Base.metadata.tables
+    # The master gives back what it took first: a unique value (an email) that came from a duplicate must be
+    # free again before that duplicate comes back.
+    current = records.serialize(view, actor, master)
+    restore = {k: v for k, v in row.master_before.items() if current.get(k) == row.master_after.get(k)}
+    if restore:
+        records.update_record(session, actor, row.object_name, row.master_id, restore)
     for dup_id in row.duplicate_ids:
         dup = records.fetch(session, actor, view, dup_id, deleted=True, for_write=True)
         dup.deleted_at = None
         dup.updated_by_id = actor.user_id
     session.flush()
-    current = records.serialize(view, actor, master)
-    restore = {k: v for k, v in row.master_before.items() if current.get(k) == row.master_after.get(k)}
-    if restore:
-        records.update_record(session, actor, row.object_name, row.master_id, restore)
     for m in reversed(row.moved):
         table = tables[m["table"]]
         pk = next(iter(table.primary_key.columns))
