@@ -277,6 +277,10 @@ def execute(run_id: int) -> str | None:
         )
         session.commit()
         if claimed.rowcount != 1:
+            session.refresh(run)
+            if run.status == "queued" and run.run_at > now:
+                # Delivered early (huey schedules in ticks): hand it back for its time, never drop it.
+                _push(run_id, run.run_at)
             return None
         session.refresh(run)
         attempt, name, args, kwargs = run.attempts, run.name, list(run.args), dict(run.kwargs)
