@@ -185,12 +185,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.fixture
-def server(db: str, launcher: Launcher, tmp_path: Path) -> Iterator[Server]:
-    """`uvicorn sextant.asgi:app` on a free port, on this test's clean database, stopped afterwards."""
+def serve(launcher: Launcher, env: dict[str, str], tmp_path: Path) -> Iterator[Server]:
+    """`uvicorn sextant.asgi:app` on a free port with these settings, until the generator is closed."""
     port = _free_port()
     log = tmp_path / "server.log"
-    pid = launcher.start(port, {"DATABASE_URL": db, "SEXTANT_RUN_DISPATCHER": "false"}, str(log))
+    pid = launcher.start(port, env, str(log))
     base = f"http://127.0.0.1:{port}"
 
     def output() -> str:
@@ -221,6 +220,12 @@ def server(db: str, launcher: Launcher, tmp_path: Path) -> Iterator[Server]:
         server_log = output()
         if "Traceback" in server_log:
             print(f"--- server log ---\n{server_log}")
+
+
+@pytest.fixture
+def server(db: str, launcher: Launcher, tmp_path: Path) -> Iterator[Server]:
+    """A server on this test's clean database, stopped afterwards (no dispatcher: deterministic tests)."""
+    yield from serve(launcher, {"DATABASE_URL": db, "SEXTANT_RUN_DISPATCHER": "false"}, tmp_path)
 
 
 @dataclass

@@ -10,9 +10,7 @@ workflows start from outbox events, webhook deliveries and imports are backgroun
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -20,11 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Browser, Launcher, Server, _alive, _free_port
+from tests.e2e.conftest import Browser, Launcher, Server, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -33,45 +30,13 @@ pytestmark = pytest.mark.e2e
 def server(db: str, launcher: Launcher, tmp_path: Path) -> Iterator[Server]:
     """As the shared fixture, with the dispatcher and job worker running in the server, each test with its own
     job queue and import folder."""
-    port = _free_port()
-    log = tmp_path / "server.log"
     env = {
         "DATABASE_URL": db,
         "SEXTANT_RUN_DISPATCHER": "true",
         "SEXTANT_JOBS_PATH": str(tmp_path / "jobs-queue.db"),
         "SEXTANT_IMPORT_DIR": str(tmp_path / "imports"),
     }
-    pid = launcher.start(port, env, str(log))
-    base = f"http://127.0.0.1:{port}"
-
-    def output() -> str:
-        return log.read_text(errors="replace")[-4000:] if log.exists() else ""
-
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if not _alive(pid):
-                pytest.fail(f"the server exited:\n{output()}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 90 s:\n{output()}")
-            time.sleep(0.05)
-        yield Server(base)
-    finally:
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        server_log = output()
-        if "Traceback" in server_log:
-            print(f"--- server log ---\n{server_log}")
+    yield from serve(launcher, env, tmp_path)
 
 
 def _eventually(check: Any, timeout: float = 20.0) -> Any:
