@@ -127,8 +127,8 @@ def test_a_replayed_event_is_delivered_once_per_subscription(crm: Crm, hook_rece
     crm.admin.create("contacts", first_name="Once", last_name="Only")
     with new_session() as s:  # the dispatcher crashed after fanning out: the event comes again
         event = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "contacts.created")).one()
-        webhooks.fan_out(s, event)
-        webhooks.fan_out(s, event)
+        webhooks.fan_out(s, [event])
+        webhooks.fan_out(s, [event])
         s.commit()
     settle()
     assert len(hook_receiver.requests) == 1 and len(deliveries(crm.admin, sub)) == 1

@@ -470,3 +470,32 @@ def test_an_external_action_is_retried_then_failed_in_the_log_and_finished_steps
     key = hook_receiver.requests[-1].headers["Sextant-Idempotency-Key"]
     assert key == f"workflow-run-{runs(admin, wf)[0]['id']}-1"
     assert hook_receiver.requests[-1].json()["record"]["id"] == c2["id"]
+
+
+def test_in_one_batch_a_later_event_sees_what_an_earlier_events_workflow_did(crm: Crm) -> None:
+    admin = crm.admin
+    tagger = workflow(
+        admin,
+        name="tag new contacts",
+        object_name="contacts",
+        trigger={"type": "record.created"},
+        actions=[{"type": "update_fields", "values": {"job_title": "Tagged"}}],
+    )
+    follower = workflow(
+        admin,
+        name="follow tagged contacts whose description changes",
+        object_name="contacts",
+        trigger={"type": "field.changed", "field": "description"},
+        conditions={"field": "job_title", "op": "eq", "value": "Tagged"},
+        actions=[{"type": "create_task", "title": "Follow {{ record.first_name }}", "due_in_days": 1}],
+    )
+    # Both events wait in the outbox and reach the engine in one batch: the condition of the second
+    # must be read after the first event's workflow tagged the contact, not before.
+    c = admin.create("contacts", first_name="Grace", last_name="Hopper")
+    assert admin.patch(f"{API}/contacts/{c['id']}", json={"description": "compilers"}).status_code == 200
+    settle()
+    assert [r["status"] for r in runs(admin, tagger)] == ["succeeded"]
+    (run,) = runs(admin, follower)
+    assert run["status"] == "succeeded" and run["record_id"] == c["id"]
+    task = admin.get(f"{API}/tasks/{run_detail(admin, run['id'])['steps'][0]['output']['task_id']}").json()
+    assert task["title"] == "Follow Grace"

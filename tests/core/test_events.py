@@ -307,3 +307,39 @@ def test_a_subscriber_held_by_another_dispatcher_gets_nothing_twice(subscriber: 
     assert outcome in ([0], [1]), outcome  # skipped its turn, or waited and then delivered: never an error
     events.dispatch_once(_sub("tests.exclusive"))
     assert len(received) == 1
+
+
+def test_a_batch_subscriber_gets_the_batch_at_once_and_a_bad_event_is_isolated(subscriber: Any) -> None:
+    batches: list[list[int]] = []
+    broken = {"on": True}
+
+    @events.subscribe_batch("tests.batch", "contacts.*")
+    def handle(session: Any, batch: list[OutboxEvent]) -> None:
+        for event in batch:
+            session.add(ConsumerOffset(consumer=f"tests.batch:side-effect:{event.id}", last_event_id=event.id))
+        session.flush()
+        if broken["on"] and any(e.type == "contacts.updated" for e in batch):
+            raise RuntimeError("cannot handle an update")
+        batches.append([e.id for e in batch])
+
+    try:
+        contact = _contact(first_name="Batch")
+        with session_scope() as s:
+            update_record(s, SYSTEM, "contacts", contact["id"], {"job_title": "Then"})
+        _contact(first_name="After")
+        created, updated, after = range(_last_event_id() - 2, _last_event_id() + 1)
+
+        # The whole batch fails; one at a time, the event before the bad one is done and kept.
+        with pytest.raises(RuntimeError, match="cannot handle"):
+            events.dispatch_once(_sub("tests.batch"))
+        assert batches == [[created]] and _offset("tests.batch") == created
+        with session_scope() as s:  # the failed attempts' writes were undone
+            assert s.get(ConsumerOffset, f"tests.batch:side-effect:{updated}") is None
+            assert s.get(ConsumerOffset, f"tests.batch:side-effect:{after}") is None
+
+        broken["on"] = False
+        assert events.dispatch_once(_sub("tests.batch")) == 2
+        assert batches == [[created], [updated, after]]  # the rest in one call, nothing twice
+        assert _offset("tests.batch") == after
+    finally:
+        events.unsubscribe("tests.batch")

@@ -32,7 +32,7 @@ from sextant.core import jobs, records
 from sextant.core.audit import OutboxEvent
 from sextant.core.db import utcnow
 from sextant.core.errors import DomainError, NotFound
-from sextant.core.events import subscribe
+from sextant.core.events import subscribe_batch
 from sextant.core.filters import compile_filter
 from sextant.core.metadata import load_view, registry
 from sextant.core.permissions import SYSTEM, Actor
@@ -48,18 +48,19 @@ def workflow_actor(wf: Workflow) -> Actor:
 
 
 def condition_holds(session: Session, object_name: str | None, record_id: int | None, condition: Any) -> bool:
-    return conditions_hold(session, object_name, record_id, [condition])[0]
-
-
-def conditions_hold(
-    session: Session, object_name: str | None, record_id: int | None, conditions: list[Any]
-) -> list[bool]:
-    """Whether the record meets each condition, in one query however many workflows ask (a deleted record
-    meets none; an empty condition always holds)."""
-    if all(not c for c in conditions):
-        return [True] * len(conditions)
     if object_name is None or record_id is None:
-        return [not c for c in conditions]
+        return not condition
+    return conditions_hold_many(session, object_name, [record_id], [condition])[record_id][0]
+
+
+def conditions_hold_many(
+    session: Session, object_name: str, record_ids: list[int], conditions: list[Any]
+) -> dict[int, list[bool]]:
+    """For each record, whether it meets each condition: one query per 500 records however many workflows
+    ask (a deleted or missing record meets none; an empty condition always holds)."""
+    unique_ids = list(dict.fromkeys(record_ids))
+    if all(not c for c in conditions):
+        return {rid: [True] * len(conditions) for rid in unique_ids}
     view = load_view(session, object_name)
     dialect = session.get_bind().dialect.name
     # Compiled once per transaction (a dispatch batch), not once per event: the same workflows ask again.
@@ -72,13 +73,16 @@ def conditions_hold(
         clauses.append(cache[key] if c else None)
     model = view.model
     columns = [clause.label(f"c{i}") for i, clause in enumerate(clauses) if clause is not None]
-    row = session.execute(
-        select(model.id, *columns).where(model.id == record_id, model.deleted_at.is_(None))
-    ).first()
-    if row is None:
-        return [False] * len(conditions)
-    values = iter(row[1:])
-    return [True if clause is None else bool(next(values)) for clause in clauses]
+    answer = {rid: [False] * len(conditions) for rid in unique_ids}
+    for start in range(0, len(unique_ids), 500):
+        chunk = unique_ids[start : start + 500]
+        rows = session.execute(
+            select(model.id, *columns).where(model.id.in_(chunk), model.deleted_at.is_(None))
+        )
+        for row in rows:
+            values = iter(row[1:])
+            answer[row[0]] = [True if clause is None else bool(next(values)) for clause in clauses]
+    return answer
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -103,14 +107,51 @@ def needs_queue(action_list: list[dict[str, Any]]) -> bool:
 # -- starting runs -------------------------------------------------------------------------------------------
 
 
-def _recent_runs(session: Session, wf: Workflow) -> int:
-    since = utcnow() - timedelta(minutes=1)
-    return (
-        session.scalar(
-            select(func.count()).where(WorkflowRun.workflow_id == wf.id, WorkflowRun.created_at >= since)
+def _recent_runs(session: Session, workflows: list[Workflow]) -> dict[int, int]:
+    """Runs each workflow started in the last minute (its rate-limit window), cached per transaction."""
+    counts = session.info.setdefault("sextant_recent_runs", {})
+    missing = [wf.id for wf in workflows if wf.id not in counts]
+    if missing:
+        since = utcnow() - timedelta(minutes=1)
+        counted = dict(
+            session.execute(
+                select(WorkflowRun.workflow_id, func.count())
+                .where(WorkflowRun.workflow_id.in_(missing), WorkflowRun.created_at >= since)
+                .group_by(WorkflowRun.workflow_id)
+            ).all()
         )
-        or 0
+        counts.update({wf_id: counted.get(wf_id, 0) for wf_id in missing})
+    return counts
+
+
+def _rate_limited(session: Session, wf: Workflow) -> str | None:
+    counts = _recent_runs(session, [wf])
+    if counts[wf.id] >= wf.max_runs_per_minute:
+        return f"rate limit: more than {wf.max_runs_per_minute} runs in a minute"
+    counts[wf.id] += 1
+    return None
+
+
+def _new_run(wf: Workflow, skip_reason: str | None, **fields: Any) -> WorkflowRun:
+    fields.setdefault("payload", {})
+    return WorkflowRun(
+        workflow_id=wf.id,
+        workflow_version=wf.version,
+        status="skipped" if skip_reason else "queued",
+        error=skip_reason,
+        finished_at=utcnow() if skip_reason else None,
+        **fields,
     )
+
+
+def _go(session: Session, run: WorkflowRun, wf: Workflow) -> None:
+    """A new run: logged if skipped, else run here (database-only actions) or handed to the queue."""
+    if run.status == "skipped":
+        log.info("workflow %s: run %s skipped (%s)", wf.id, run.id, run.error)
+    elif needs_queue(wf.actions):
+        jobs.enqueue(session, "automation.run", run.id, key=f"workflow-run:{run.id}")
+    else:
+        execute(session, run, wf, in_job=False, fresh=True)
 
 
 def start_run(
@@ -127,17 +168,10 @@ def start_run(
     skip_reason: str | None = None,
 ) -> WorkflowRun | None:
     """Create a run (once per dedupe key) and run it now or hand it to the queue; None if it existed."""
-    if skip_reason is None:
-        counts = session.info.setdefault("sextant_recent_runs", {})
-        if wf.id not in counts:
-            counts[wf.id] = _recent_runs(session, wf)
-        if counts[wf.id] >= wf.max_runs_per_minute:
-            skip_reason = f"rate limit: more than {wf.max_runs_per_minute} runs in a minute"
-        else:
-            counts[wf.id] += 1
-    run = WorkflowRun(
-        workflow_id=wf.id,
-        workflow_version=wf.version,
+    skip_reason = skip_reason or _rate_limited(session, wf)
+    run = _new_run(
+        wf,
+        skip_reason,
         trigger_type=trigger_type,
         event_id=event_id,
         object_name=object_name,
@@ -145,67 +179,131 @@ def start_run(
         payload=payload or {},
         depth=depth,
         dedupe_key=dedupe_key,
-        status="skipped" if skip_reason else "queued",
-        error=skip_reason,
-        finished_at=utcnow() if skip_reason else None,
     )
     try:
         with session.begin_nested():
             session.add(run)
     except IntegrityError:
         return None
-    if skip_reason:
-        log.info("workflow %s: run %s skipped (%s)", wf.id, run.id, skip_reason)
-        return run
-    if needs_queue(wf.actions):
-        jobs.enqueue(session, "automation.run", run.id, key=f"workflow-run:{run.id}")
-    else:
-        session.info["sextant_new_run"] = run.id
-        execute(session, run, wf, in_job=False)
+    _go(session, run, wf)
     return run
 
 
-@subscribe("automation", "*.created", "*.updated", "*.deleted")
-def on_event(session: Session, event: OutboxEvent) -> None:
-    if event.object_name is None:
-        return
-    cause = (event.payload or {}).get("cause") or {}
-    depth = int(cause.get("depth", -1)) + 1
-    candidates = session.scalars(
-        select(Workflow).where(
-            Workflow.enabled, Workflow.deleted_at.is_(None), Workflow.object_name == event.object_name
-        )
-    )
-    matched: list[tuple[Workflow, str | None]] = []
-    for wf in candidates:
+def _event_workflows(session: Session) -> dict[str, list[Workflow]]:
+    """Enabled workflows with an event trigger, by object: read once per dispatch batch."""
+    by_object: dict[str, list[Workflow]] = {}
+    for wf in session.scalars(select(Workflow).where(Workflow.enabled, Workflow.deleted_at.is_(None))):
         t = triggers.get(wf.trigger.get("type", ""))
-        if t is None or t.events is None or t.matches is None:
+        if wf.object_name and t is not None and t.events is not None and t.matches is not None:
+            by_object.setdefault(wf.object_name, []).append(wf)
+    return by_object
+
+
+@subscribe_batch("automation", "*.created", "*.updated", "*.deleted")
+def on_events(session: Session, events: list[OutboxEvent]) -> None:
+    """Match a batch of events against every event-triggered workflow and start the runs, in event order.
+
+    Conditions are checked for the whole batch in one query per object, against the records as they are
+    now. A record that a run of this batch has since written is checked again before its next event's runs
+    start, so a later event sees what an earlier event's workflow did, as it would one event at a time.
+    """
+    workflows = _event_workflows(session)
+    matches: list[tuple[OutboxEvent, Workflow, str | None, int]] = []
+    for event in events:
+        if event.object_name is None:
             continue
-        if event.type not in t.events(event.object_name) or not t.matches(wf.trigger, event):
-            continue
-        if cause.get("workflow_id") == wf.id:
-            continue  # its own change: never a trigger for itself
-        matched.append((wf, f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None))
-    if not matched:
+        cause = (event.payload or {}).get("cause") or {}
+        depth = int(cause.get("depth", -1)) + 1
+        for wf in workflows.get(event.object_name, ()):
+            t = triggers.get(wf.trigger.get("type", ""))
+            assert t is not None and t.events is not None and t.matches is not None
+            if event.type not in t.events(event.object_name) or not t.matches(wf.trigger, event):
+                continue
+            if cause.get("workflow_id") == wf.id:
+                continue  # its own change: never a trigger for itself
+            skip = f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None
+            matches.append((event, wf, skip, depth))
+    if not matches:
         return
-    deleted = event.type == f"{event.object_name}.deleted"
-    checked = [wf.conditions if skip is None and not deleted else None for wf, skip in matched]
-    holds = conditions_hold(session, event.object_name, event.record_id, checked)
-    for (wf, skip), ok in zip(matched, holds, strict=True):
-        if not ok:
-            continue
-        start_run(
-            session,
+
+    def checked(event: OutboxEvent, wf: Workflow, skip: str | None) -> Any:
+        deleted = event.type == f"{event.object_name}.deleted"
+        return wf.conditions if skip is None and not deleted else None
+
+    by_object: dict[str, tuple[list[int], list[Any]]] = {}
+    for event, wf, skip, _ in matches:
+        ids, conds = by_object.setdefault(event.object_name or "", ([], []))
+        if event.record_id is not None:
+            ids.append(event.record_id)
+        c = checked(event, wf, skip)
+        if c and c not in conds:
+            conds.append(c)
+    verdicts: dict[tuple[str, int], dict[str, bool]] = {}
+    for object_name, (ids, conds) in by_object.items():
+        for rid, oks in conditions_hold_many(session, object_name, ids, conds).items():
+            verdicts[(object_name, rid)] = {repr(c): ok for c, ok in zip(conds, oks, strict=True)}
+
+    keys = [f"wf:{wf.id}:event:{event.id}" for event, wf, _, _ in matches]
+    started = set()
+    for i in range(0, len(keys), 500):
+        started.update(
+            session.scalars(
+                select(WorkflowRun.dedupe_key).where(WorkflowRun.dedupe_key.in_(keys[i : i + 500]))
+            )
+        )
+    _recent_runs(session, list({wf.id: wf for _, wf, _, _ in matches}.values()))
+
+    written: set[tuple[str, int]] = set()  # records this batch's runs wrote after the conditions were read
+    pending: list[tuple[WorkflowRun, Workflow]] = []
+    pending_at: dict[tuple[str, int], int] = {}  # record -> the event whose database-only runs will write it
+
+    def start_pending() -> None:
+        session.add_all([run for run, _ in pending])
+        session.flush()  # one multi-row insert; a clash with another writer fails the batch (then one by one)
+        queued = [run for run, wf in pending if run.status == "queued" and needs_queue(wf.actions)]
+        jobs.enqueue_many(
+            session, "automation.run", [((run.id,), f"workflow-run:{run.id}") for run in queued]
+        )
+        queued_ids = {run.id for run in queued}
+        for run, wf in pending:
+            if run.id not in queued_ids:
+                _go(session, run, wf)
+        written.update(pending_at)
+        pending.clear()
+        pending_at.clear()
+
+    for (event, wf, skip, depth), key in zip(matches, keys, strict=True):
+        if key in started:
+            continue  # a replayed event: its run exists
+        at = (event.object_name or "", event.record_id) if event.record_id is not None else None
+        if at is not None and pending_at.get(at, event.id) != event.id:
+            start_pending()  # an earlier event's runs change this record: let them, then look again
+        c = checked(event, wf, skip)
+        if c:
+            if at is None:
+                continue
+            if at in written:
+                ok = condition_holds(session, at[0], at[1], c)
+            else:
+                ok = verdicts.get(at, {}).get(repr(c), False)
+            if not ok:
+                continue
+        run = _new_run(
             wf,
+            skip or _rate_limited(session, wf),
             trigger_type=wf.trigger["type"],
             object_name=event.object_name,
             record_id=event.record_id,
             payload={"event": event.type, "changes": (event.payload or {}).get("changes", {})},
             depth=depth,
             event_id=event.id,
-            dedupe_key=f"wf:{wf.id}:event:{event.id}",
-            skip_reason=skip,
+            dedupe_key=key,
         )
+        pending.append((run, wf))
+        if at is not None and run.status == "queued" and not needs_queue(wf.actions):
+            pending_at[at] = event.id
+    if pending:
+        start_pending()
 
 
 # -- executing runs ------------------------------------------------------------------------------------------
@@ -232,7 +330,13 @@ class _StepFailed(Exception):
 
 
 def execute(
-    session: Session, run: WorkflowRun, wf: Workflow, *, in_job: bool, last_attempt: bool = True
+    session: Session,
+    run: WorkflowRun,
+    wf: Workflow,
+    *,
+    in_job: bool,
+    last_attempt: bool = True,
+    fresh: bool = False,
 ) -> str:
     """Run the run's remaining steps; returns its status. In a job, each finished step is committed."""
     # Templates see the record as it is when their step runs (an earlier step may have changed it); it is
@@ -254,7 +358,7 @@ def execute(
         }
         return render(value, {**context, "now": utcnow().isoformat()})
 
-    fresh = session.info.pop("sextant_new_run", None) == run.id  # nothing recorded yet: no steps to read
+    # A fresh run has recorded nothing yet: no steps to read back.
     steps = () if fresh else session.scalars(select(WorkflowStep).where(WorkflowStep.run_id == run.id))
     done = {s.path: s for s in steps}
     actor = workflow_actor(wf)

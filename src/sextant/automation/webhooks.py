@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sextant.automation.models import WebhookDelivery, WebhookSubscription
@@ -34,7 +33,7 @@ from sextant.core.audit import OutboxEvent
 from sextant.core.config import get_settings
 from sextant.core.db import utcnow
 from sextant.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from sextant.core.events import subscribe
+from sextant.core.events import subscribe_batch
 from sextant.core.metadata import registry
 from sextant.core.pagination import newest_first
 from sextant.core.permissions import Actor
@@ -241,22 +240,34 @@ def event_body(event: OutboxEvent) -> dict[str, Any]:
     }
 
 
-@subscribe("webhooks", "*")
-def fan_out(session: Session, event: OutboxEvent) -> None:
-    """One delivery per subscription that wants this event, queued with the event's payload frozen."""
-    subs = session.scalars(select(WebhookSubscription).where(WebhookSubscription.enabled))
-    for sub in subs:
-        if not _wants(sub, event.type):
-            continue
-        delivery = WebhookDelivery(
+@subscribe_batch("webhooks", "*")
+def fan_out(session: Session, events: list[OutboxEvent]) -> None:
+    """One delivery per subscription that wants each event, queued with the event's payload frozen."""
+    subs = list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.enabled)))
+    wanted = [(sub, event) for event in events for sub in subs if _wants(sub, event.type)]
+    if not wanted:
+        return
+    done = {
+        (sub_id, event_id)
+        for sub_id, event_id in session.execute(
+            select(WebhookDelivery.subscription_id, WebhookDelivery.event_id).where(
+                WebhookDelivery.subscription_id.in_({sub.id for sub, _ in wanted}),
+                WebhookDelivery.event_id.between(events[0].id, events[-1].id),
+            )
+        )
+    }  # fanned out before a crash made these events replay
+    deliveries = [
+        WebhookDelivery(
             subscription_id=sub.id, event_id=event.id, event_type=event.type, payload=event_body(event)
         )
-        try:
-            with session.begin_nested():
-                session.add(delivery)
-        except IntegrityError:
-            continue  # this event was fanned out before a crash replayed it
-        jobs.enqueue(session, "webhooks.deliver", delivery.id, key=f"webhook-delivery:{delivery.id}")
+        for sub, event in wanted
+        if (sub.id, event.id) not in done
+    ]
+    session.add_all(deliveries)
+    session.flush()  # one multi-row insert; a clash with another writer fails the batch (then one by one)
+    jobs.enqueue_many(
+        session, "webhooks.deliver", [((d.id,), f"webhook-delivery:{d.id}") for d in deliveries]
+    )
 
 
 @jobs.job("webhooks.deliver", max_attempts=DELIVERY_ATTEMPTS, backoff_seconds=10)

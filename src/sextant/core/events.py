@@ -29,6 +29,7 @@ from sextant.core.db import new_session, utcnow
 log = logging.getLogger("sextant.events")
 GAP_GRACE = timedelta(seconds=10)
 Handler = Callable[[Session, OutboxEvent], None]
+BatchHandler = Callable[[Session, list[OutboxEvent]], None]
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Subscriber:
     name: str
     patterns: tuple[str, ...]
     handler: Handler
+    # A subscriber that can take a whole batch at once (one query for 500 events instead of 500 queries).
+    batch_handler: BatchHandler | None = None
 
     def wants(self, event_type: str) -> bool:
         return any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns)
@@ -47,6 +50,20 @@ _subscribers: dict[str, Subscriber] = {}
 def subscribe(name: str, *patterns: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         _subscribers[name] = Subscriber(name, patterns or ("*",), handler)
+        return handler
+
+    return register
+
+
+def subscribe_batch(name: str, *patterns: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Like `subscribe`, for a handler `(session, events) -> None` given every wanted event of a batch in id
+    order. When it raises, the dispatcher undoes the batch and hands the events over one at a time (as lists
+    of one), so the failing event is isolated and the ones before it still count as done."""
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        _subscribers[name] = Subscriber(
+            name, patterns or ("*",), lambda session, event: handler(session, [event]), handler
+        )
         return handler
 
     return register
@@ -105,10 +122,27 @@ def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
                 .limit(batch)
             )
         )
+        ready: list[OutboxEvent] = []
         expected = offset.last_event_id + 1
         for event in events:
             if event.id != expected and utcnow() - event.created_at < GAP_GRACE:
                 break  # an older transaction may still commit the missing ids
+            ready.append(event)
+            expected = event.id + 1
+        if sub.batch_handler is not None and ready:
+            wanted = [e for e in ready if sub.wants(e.type)]
+            try:
+                if wanted:
+                    with session.begin_nested():
+                        sub.batch_handler(session, wanted)
+                handled, offset.last_event_id, ready = len(wanted), ready[-1].id, []
+            except Exception as exc:
+                if _busy(exc):
+                    raise
+                log.warning(
+                    "subscriber %s failed on a batch; handing its events over one at a time", sub.name
+                )
+        for event in ready:
             if sub.wants(event.type):
                 try:
                     with session.begin_nested():
@@ -120,7 +154,6 @@ def dispatch_once(sub: Subscriber, batch: int = 200) -> int:
                     break
                 handled += 1
             offset.last_event_id = event.id
-            expected = event.id + 1
         session.commit()
     except Exception as exc:
         session.rollback()

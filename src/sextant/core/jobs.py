@@ -173,6 +173,32 @@ def enqueue(
     return run.id
 
 
+def enqueue_many(session: Session, name: str, calls: list[tuple[tuple[Any, ...], str | None]]) -> list[int]:
+    """`enqueue` for many runs of one job at once, each given as (args, idempotency key), due now: one query
+    for the keys already used and one multi-row insert. A key another transaction takes at the same moment
+    fails the insert (IntegrityError): callers batching this way fall back to `enqueue` one at a time."""
+    jd = _registry.get(name)
+    if jd is None:
+        raise field_error("name", f"no job named '{name}'")
+    keys = [key for _, key in calls if key is not None]
+    existing: dict[str, int] = {}
+    for i in range(0, len(keys), 500):
+        existing.update(
+            session.execute(select(JobRun.key, JobRun.id).where(JobRun.key.in_(keys[i : i + 500]))).all()
+        )
+    now = utcnow()
+    runs = [
+        JobRun(name=name, args=list(args), kwargs={}, key=key, run_at=now, max_attempts=jd.max_attempts)
+        for args, key in calls
+        if key is None or key not in existing
+    ]
+    session.add_all(runs)
+    session.flush()
+    session.info.setdefault("sextant_jobs_to_push", []).extend((run.id, now) for run in runs)
+    fresh = iter(runs)
+    return [existing[key] if key is not None and key in existing else next(fresh).id for _, key in calls]
+
+
 # SQLAlchemy fires after_commit / after_rollback for savepoints too: only the outermost transaction counts.
 # A run enqueued in a savepoint that was rolled back is still pushed at the outer commit; its row does not
 # exist, so a worker finds nothing to claim and the message is a no-op.

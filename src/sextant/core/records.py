@@ -518,7 +518,8 @@ def _update(
         event=emit,
         payload={"version": record.version},
     )
-    search.index_record(session, view, record)
+    if not changes.keys().isdisjoint(search.searchable_fields(view)):
+        search.index_record(session, view, record)  # a changed note or amount leaves the index as it is
     return record
 
 
