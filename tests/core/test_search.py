@@ -1,6 +1,7 @@
 """Global search: ranking (whole words before prefixes, then newest first), every word must match, one page
 across objects, visibility before the limit — and the same answers whichever way the query is evaluated
-(PostgreSQL's newest-first window and its GIN fallback, see core/search.py)."""
+(on PostgreSQL: from the GIN index when an object has few matches, a newest-first walk when it has many,
+see core/search.py)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,18 @@ def test_whole_words_rank_before_prefixes_then_the_newest_first(crm: Crm) -> Non
     new_exact = admin.create("contacts", first_name="Mara", last_name="New")["id"]
     company = admin.create("companies", name="Mara Logistics")["id"]
     admin.create("contacts", first_name="Nobody", last_name="Else")
-    assert found(admin, "mara") == [("companies", company), ("contacts", new_exact), ("contacts", old_exact),
-                                    ("contacts", prefix)]
+    assert found(admin, "mara") == [
+        ("companies", company),
+        ("contacts", new_exact),
+        ("contacts", old_exact),
+        ("contacts", prefix),
+    ]
     assert found(admin, "mara", limit=2) == [("companies", company), ("contacts", new_exact)]
     assert found(admin, "mara", objects="contacts", limit=3) == [
-        ("contacts", new_exact), ("contacts", old_exact), ("contacts", prefix)]
+        ("contacts", new_exact),
+        ("contacts", old_exact),
+        ("contacts", prefix),
+    ]
     # Every word must match some field of the record (here: first name and email).
     both = admin.create("contacts", first_name="Mara", email="quill@example.com")["id"]
     assert found(admin, "mara qui") == [("contacts", both)]
@@ -45,9 +53,10 @@ def test_whole_words_rank_before_prefixes_then_the_newest_first(crm: Crm) -> Non
     assert found(admin, "mara", objects="contacts")[0] == ("contacts", old_exact)
 
 
-@pytest.mark.parametrize("window", [1, 2, 3, 10_000])
-def test_every_evaluation_path_gives_the_same_page(crm: Crm, monkeypatch: pytest.MonkeyPatch,
-                                                   window: int) -> None:
+@pytest.mark.parametrize("cap", [0, 1, 3, 10_000])
+def test_every_evaluation_path_gives_the_same_page(
+    crm: Crm, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
     admin = crm.admin
     team = crm.team()
     rep = crm.user(team=team)
@@ -60,7 +69,7 @@ def test_every_evaluation_path_gives_the_same_page(crm: Crm, monkeypatch: pytest
         if owner is rep:
             mine.append(created["id"])
         owner.create("companies", name=f"Quorra Works {i}")
-    monkeypatch.setattr(search, "PG_WINDOW", window)
+    monkeypatch.setattr(search, "PG_GIN_CAP", cap)
     exact = [i for n, i in enumerate(everyone) if not n % 2]
     prefix = [i for n, i in enumerate(everyone) if n % 2]
     contacts = [("contacts", i) for i in reversed(exact)] + [("contacts", i) for i in reversed(prefix)]
@@ -74,3 +83,32 @@ def test_every_evaluation_path_gives_the_same_page(crm: Crm, monkeypatch: pytest
     everything = found(admin, "quorra", limit=100)
     assert len(everything) == 14 and set(contacts) <= set(everything)
     assert found(admin, "quorra", limit=5) == everything[:5]
+
+
+@pytest.mark.parametrize("cap", [0, 4, 10_000])
+def test_a_forbidden_or_deleted_record_never_shows_whichever_way_an_object_is_read(
+    crm: Crm, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    """With cap 4, contacts (6 matches) are walked newest first while companies (2 matches) come from GIN, in
+    the same search; a record handed to another team or deleted after it was indexed is out, either way."""
+    monkeypatch.setattr(search, "PG_GIN_CAP", cap)
+    rep = crm.user(team=crm.team())
+    other = crm.user(team=crm.team())
+    contacts = [
+        (rep if i % 2 else other).create("contacts", first_name="Zephyrine", last_name=f"Q{i}")["id"]
+        for i in range(6)
+    ]
+    mine_company = rep.create("companies", name="Zephyrine Tools")["id"]
+    other.create("companies", name="Zephyrine Labs")
+    handed, deleted, kept = contacts[1], contacts[3], contacts[5]
+    r = rep.patch(f"{API}/contacts/{handed}", json={"owner_id": other.user["id"]})
+    assert r.status_code == 200, r.text
+    assert rep.delete(f"{API}/contacts/{deleted}").status_code in (200, 204)
+    for q in ("zephyrine", "zeph", "ze"):  # "ze": short words only, always walked
+        assert found(rep, q, limit=100) == [("companies", mine_company), ("contacts", kept)]
+    assert found(rep, "zephyrine q", limit=100) == [("contacts", kept)]
+    assert found(rep, "zeph", objects="contacts", limit=1) == [("contacts", kept)]
+    everything = found(crm.admin, "zeph", limit=100)
+    assert ("contacts", deleted) not in everything
+    assert {("contacts", c) for c in contacts if c != deleted} <= set(everything)
+    assert len(everything) == 7
