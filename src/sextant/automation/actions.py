@@ -10,7 +10,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 
 from sextant.accounts.models import User
@@ -18,7 +17,7 @@ from sextant.automation import webhooks
 from sextant.automation.models import RoundRobinCursor
 from sextant.automation.registry import ActionContext, ActionResult, Options, action
 from sextant.collaboration.service import notify
-from sextant.core import records
+from sextant.core import outbound, records
 from sextant.core.config import get_settings
 from sextant.core.db import utcnow
 from sextant.core.errors import FieldError
@@ -302,7 +301,7 @@ def call_webhook(ctx: ActionContext, o: Options) -> ActionResult:
     if o.get("secret"):
         headers.update(webhooks.signature_headers(o["secret"], raw))
     started = time.monotonic()
-    r = httpx.post(o["url"], content=raw, headers=headers, timeout=get_settings().http_timeout)
+    r = outbound.post(o["url"], content=raw, headers=headers)
     if r.status_code >= 300:
         raise RuntimeError(f"{o['url']} answered {r.status_code}")
     return ActionResult({"status": r.status_code, "ms": round((time.monotonic() - started) * 1000)})

@@ -28,9 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sextant.automation.models import WebhookDelivery, WebhookSubscription
-from sextant.core import jobs
+from sextant.core import jobs, outbound
 from sextant.core.audit import OutboxEvent
-from sextant.core.config import get_settings
 from sextant.core.db import utcnow
 from sextant.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.events import subscribe_batch
@@ -295,7 +294,7 @@ def deliver(ctx: jobs.JobContext, delivery_id: int) -> None:
     status: int | None = None
     answer: str | None = None
     try:
-        r = httpx.post(url, content=body, headers=headers, timeout=get_settings().http_timeout)
+        r = outbound.post(url, content=body, headers=headers)
         status, answer = r.status_code, r.text[:MAX_RESPONSE_KEPT]
         if not 200 <= r.status_code < 300:
             error = f"the receiver answered {r.status_code}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -94,11 +95,40 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
+        # SQLite's busy handler waits for the write lock by sleeping 1, 2, 5 ... up to 100 ms between tries:
+        # with a dozen threads of one process (server request threads, job workers) queueing that way, most
+        # of the time goes to sleeping while the lock is free. The threads of one process therefore queue on
+        # a lock of their own first, handed over at once, and only one of them at a time polls SQLite against
+        # other processes. A transaction that somehow never ends cannot wedge the rest: after the busy
+        # timeout a writer goes ahead to SQLite's own queue.
+        writer = threading.Lock()
+
+        def _release(info: dict[str, Any]) -> None:
+            if info.pop("sextant_holds_writer", False):
+                writer.release()
+
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql(
-                "BEGIN IMMEDIATE" if conn.get_execution_options().get("sextant_write", True) else "BEGIN"
-            )
+            if not conn.get_execution_options().get("sextant_write", True):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if writer.acquire(timeout=15):
+                conn.info["sextant_holds_writer"] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn.info)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _end(conn: Any) -> None:
+            _release(conn.info)
+
+        @event.listens_for(engine.pool, "checkin")
+        @event.listens_for(engine.pool, "invalidate")
+        def _returned(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+            _release(record.info)  # a connection handed back mid-transaction (an error path)
 
         return engine
     return create_engine(
