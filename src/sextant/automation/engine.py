@@ -366,7 +366,7 @@ def execute(
     session.info["sextant_cause"] = {"workflow_id": wf.id, "run_id": run.id, "depth": run.depth}
     run.status = "running"
 
-    def step(action: dict[str, Any], path: str) -> None:
+    def step(action: dict[str, Any], path: str, final: bool = False) -> None:
         kept = done.get(path)
         if kept is not None and kept.status == "succeeded":
             branch = (kept.output or {}).get("branch")
@@ -409,8 +409,8 @@ def execute(
             output["branch"] = result.branch
         _record(session, run, path, action, "succeeded", output, None, fresh=fresh)
         seen.clear()
-        if in_job:
-            session.commit()
+        if in_job and not (final and not result.branch and not result.wait_seconds):
+            session.commit()  # the final step is committed with the run's end, in the job's last transaction
         if result.wait_seconds:
             raise _Paused(result.wait_seconds)
         if result.branch:
@@ -418,7 +418,7 @@ def execute(
 
     def walk(action_list: list[dict[str, Any]], prefix: str) -> None:
         for i, action in enumerate(action_list):
-            step(action, f"{prefix}{i}")
+            step(action, f"{prefix}{i}", final=not prefix and i == len(action_list) - 1)
 
     try:
         walk(_definition(session, run, wf), "")

@@ -49,6 +49,7 @@ MAX_BACKOFF = timedelta(hours=1)
 # A queued row whose message was never delivered (crash between commit and push, a queue wiped) is pushed
 # again after this long; claiming is atomic, so a duplicate message is harmless.
 REDELIVER_AFTER = timedelta(seconds=60)
+DEFAULT_LEASE = timedelta(minutes=5)
 
 
 class JobRun(Base):
@@ -99,7 +100,7 @@ class JobDef:
     fn: Callable[..., Any]
     max_attempts: int = 5
     backoff: timedelta = timedelta(seconds=10)
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = DEFAULT_LEASE
 
     def enqueue(self, session: Session | None, *args: Any, **options: Any) -> int:
         return enqueue(session, self.name, *args, **options)
@@ -282,11 +283,7 @@ def execute(run_id: int) -> str | None:
     """Claim run `run_id` and run it; returns its new status, or None when it was not ours to run."""
     now = utcnow()
     with new_session() as session:
-        run = session.get(JobRun, run_id)
-        if run is None:
-            return None
-        jd = _registry.get(run.name)
-        lease = jd.lease if jd else timedelta(minutes=5)
+        # One statement claims the run and reads what running it needs: a single short write transaction.
         claimed = session.execute(
             update(JobRun)
             .where(
@@ -298,19 +295,25 @@ def execute(run_id: int) -> str | None:
                 status="running",
                 attempts=JobRun.attempts + 1,
                 started_at=now,
-                lease_until=now + lease,
+                lease_until=now + DEFAULT_LEASE,
             )
-        )
-        session.commit()
-        if claimed.rowcount != 1:
-            session.refresh(run)
-            if run.status == "queued" and run.run_at > now:
+            .returning(JobRun.attempts, JobRun.name, JobRun.args, JobRun.kwargs, JobRun.max_attempts)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if claimed is None:
+            early = session.execute(select(JobRun.status, JobRun.run_at).where(JobRun.id == run_id)).first()
+            session.commit()
+            if early is not None and early.status == "queued" and early.run_at > now:
                 # Delivered early (huey schedules in ticks): hand it back for its time, never drop it.
-                _push(run_id, run.run_at)
+                _push(run_id, early.run_at)
             return None
-        session.refresh(run)
-        attempt, name, args, kwargs = run.attempts, run.name, list(run.args), dict(run.kwargs)
-        max_attempts = run.max_attempts
+        attempt, name, args, kwargs, max_attempts = claimed
+        args, kwargs = list(args or []), dict(kwargs or {})
+        jd = _registry.get(name)
+        lease = jd.lease if jd else DEFAULT_LEASE
+        if lease != DEFAULT_LEASE:
+            session.execute(update(JobRun).where(JobRun.id == run_id).values(lease_until=now + lease))
+        session.commit()
 
     if jd is None:
         return _finish_failed(run_id, None, attempt, f"no job named '{name}' is registered in this process")
