@@ -23,7 +23,9 @@ the same database, unless that data is already there) and adds, deterministicall
 
 Loading bypasses the services (hours at this size): executemany (SQLite) or COPY (PostgreSQL) with the
 secondary indexes, FTS triggers and foreign-key checks off, then the indexes rebuilt from the DDL the
-migrations created and the database ANALYZEd, exactly as bench/generate.py does.
+migrations created and the database ANALYZEd, exactly as bench/generate.py does. The summary tables the
+database triggers keep (board totals, activities per day: migration 0015) are recounted after the load, as
+the triggers are off during it.
 """
 
 from __future__ import annotations
@@ -597,6 +599,23 @@ def _writer(db: str, target: str) -> generate.Writer:
 
         class SqliteSales(generate.SqliteWriter):
             TABLES = SALES_TABLES
+            summary_triggers: list[tuple[str, str]] = []
+
+            def begin_load(self) -> None:
+                # The summary triggers would upsert once per row: off during the load (PostgreSQL's replica
+                # mode skips them alike), the tables recounted after it (rebuild_summaries).
+                self.summary_triggers = self.conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type='trigger' "
+                    "AND tbl_name IN ('deals', 'activities')"
+                ).fetchall()
+                for name, _sql in self.summary_triggers:
+                    self.conn.execute(f'DROP TRIGGER "{name}"')
+                super().begin_load()
+
+            def end_load(self, log: Callable[[str], None]) -> None:
+                super().end_load(log)
+                for _name, sql in self.summary_triggers:
+                    self.conn.execute(sql)
 
         return SqliteSales(target)
 
@@ -725,6 +744,7 @@ def generate_sales(
         if pool:
             pool.terminate()
         writer.close()
+    rebuild_summaries(db, target, log)
     elapsed = time.perf_counter() - started
     log(
         f"generate_sales {db} n={n} deals={counts['deals']} stage_changes={counts['deal_stage_changes']} "
@@ -732,6 +752,22 @@ def generate_sales(
         f"audit={counts['audit_log']} search_entries={counts['search_entries']} seconds={elapsed:.1f}"
     )
     return {**counts, "seconds": elapsed, "url": url}
+
+
+def rebuild_summaries(db: str, target: str, log: Callable[[str], None] = print) -> None:
+    """Recount the trigger-kept summary tables from the loaded rows (the load ran with triggers off)."""
+    from sextant.activities import daycounts
+    from sextant.deals import totals
+
+    t = time.perf_counter()
+    with contextlib.closing(_raw(db, target)) as conn:
+        for sql in [*totals.REBUILD_SQL, *daycounts.rebuild_sql(db)]:
+            conn.execute(sql)
+        conn.commit()
+        for table in ("deal_board_totals", "activity_day_counts"):
+            conn.execute(f"ANALYZE {table}")
+        conn.commit()
+    log(f"board totals and activities per day recounted in {time.perf_counter() - t:.1f}s")
 
 
 def _max_id(db: str, target: str, table: str) -> int:

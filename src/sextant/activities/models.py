@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sextant.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -31,6 +31,23 @@ class Activity(RecordMixin, Base):
         Index("ix_activities_kind_start", "kind", "start_at"),
         Index("ix_activities_owner_meetings", "owner_id", "kind", "start_at"),  # my day: my meetings today
     )
+
+
+class ActivityDayCount(Base):
+    """Live activities per owner, UTC day (of `occurred_at`) and kind: "activities per rep" over whole days
+    sums these rows instead of counting millions of activities.
+
+    Kept in step by database triggers on `activities` (migration 0015), so every write path counts.
+    `owner_id` 0 stands for activities without an owner. Note for SQLite migrations: a batch operation that
+    recreates `activities` drops its triggers; recreate them.
+    """
+
+    __tablename__ = "activity_day_counts"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    activity_count: Mapped[int] = mapped_column(Integer)
 
 
 class Task(RecordMixin, Base):

@@ -8,7 +8,7 @@ ones with a breakdown also return a chart spec in the report engine's shape.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -224,38 +224,83 @@ def stage_funnel(session: Session, actor: Actor, scope: Scope) -> dict[str, Any]
     }
 
 
-@kpi("activities_per_rep", "Activities per rep", "chart", "occurred_at")
-def activities_per_rep(session: Session, actor: Actor, scope: Scope) -> dict[str, Any]:
+def activity_counts(
+    session: Session, actor: Actor, scope: Scope, *, from_day_counts: bool = True
+) -> dict[Any, dict[str, int]]:
+    """Visible activities in the scope per owner (None: no owner) and kind.
+
+    Whole UTC days are summed from `activity_day_counts` (a few rows per owner and day); the hours before the
+    first and after the last whole day, if any, and everything when `from_day_counts` is False, are counted
+    from the activities."""
     from sextant.accounts.models import User
+    from sextant.activities import daycounts
     from sextant.activities.models import Activity
 
     view = load_view(session, "activities")
     actor.require("activities", "read")
-    where = [
-        base_query(session, actor, view).whereclause,
-        Activity.occurred_at >= scope.start,
-        Activity.occurred_at < scope.end,
-    ]
-    # Owners and kinds spelled out, so both databases seek (owner, kind, time range) in
-    # ix_activities_owner_kind_at and count from the index alone (PostgreSQL has no skip scan).
     kind_def = view.fields.get("kind")
-    if kind_def is not None and kind_def.options:
-        where.append(Activity.kind.in_([o["value"] for o in kind_def.options]))
+    kinds = [o["value"] for o in kind_def.options] if kind_def is not None and kind_def.options else None
     owners = scope.owner_ids
     if owners is None:
         owners = list(session.scalars(select(User.id)))
-    queries = [Activity.owner_id.in_(owners or [-1])]
-    if scope.owner_ids is None:
-        queries.append(Activity.owner_id.is_(None))
     per: dict[Any, dict[str, int]] = {}
-    for owned in queries:
-        stmt = (
-            select(Activity.owner_id, Activity.kind, func.count())
-            .where(*where, owned)
-            .group_by(Activity.owner_id, Activity.kind)
-        )
-        for owner, kind, n in session.execute(stmt):
-            per.setdefault(owner, {})[kind] = n
+
+    def add(counts: Any) -> None:
+        for owner, kind, n in counts:
+            per.setdefault(owner, {})
+            per[owner][kind] = per[owner].get(kind, 0) + n
+
+    def count_rows(lo: datetime, hi: datetime) -> None:
+        where = [
+            base_query(session, actor, view).whereclause,
+            Activity.occurred_at >= lo,
+            Activity.occurred_at < hi,
+        ]
+        # Owners and kinds spelled out, so both databases seek (owner, kind, time range) in
+        # ix_activities_owner_kind_at and count from the index alone (PostgreSQL has no skip scan).
+        if kinds is not None:
+            where.append(Activity.kind.in_(kinds))
+        queries = [Activity.owner_id.in_(owners or [-1])]
+        if scope.owner_ids is None:
+            queries.append(Activity.owner_id.is_(None))
+        for owned in queries:
+            stmt = (
+                select(Activity.owner_id, Activity.kind, func.count())
+                .where(*where, owned)
+                .group_by(Activity.owner_id, Activity.kind)
+            )
+            add(session.execute(stmt))
+
+    first = _next_midnight(scope.start)
+    last = _midnight(scope.end)
+    if not from_day_counts or first >= last:
+        count_rows(scope.start, scope.end)
+        return per
+    keys = owners + ([daycounts.NO_OWNER] if scope.owner_ids is None else [])
+    found = daycounts.per_owner_and_kind(session, actor, view, first.date(), last.date(), keys, kinds)
+    add((owner, kind, n) for (owner, kind), n in found.items())
+    if scope.start < first:
+        count_rows(scope.start, first)
+    if last < scope.end:
+        count_rows(last, scope.end)
+    return per
+
+
+def _midnight(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+
+
+def _next_midnight(moment: datetime) -> datetime:
+    day = _midnight(moment)
+    return day if day == moment.astimezone(UTC) else day + timedelta(days=1)
+
+
+@kpi("activities_per_rep", "Activities per rep", "chart", "occurred_at")
+def activities_per_rep(session: Session, actor: Actor, scope: Scope) -> dict[str, Any]:
+    from sextant.accounts.models import User
+
+    per = activity_counts(session, actor, scope)
     names = dict(
         session.execute(select(User.id, User.full_name).where(User.id.in_([k for k in per if k]))).all()
     )

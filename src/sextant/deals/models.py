@@ -91,6 +91,27 @@ class Deal(RecordMixin, Base):
     )
 
 
+class DealBoardTotal(Base):
+    """Live (not deleted) deals per pipeline, stage, owner and currency: how many, their amount and their
+    probability-weighted amount. The board sums the rows of the owners a user may see instead of aggregating
+    every deal of the pipeline.
+
+    Kept in step by database triggers on `deals` (migration 0015), so every write path counts: the record
+    service, bulk paths, imports, merges and raw SQL alike. `owner_id` 0 stands for deals without an owner.
+    Note for SQLite migrations: a batch operation that recreates `deals` drops its triggers; recreate them.
+    """
+
+    __tablename__ = "deal_board_totals"
+
+    pipeline_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    deal_count: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[float] = mapped_column(Float)
+    weighted: Mapped[float] = mapped_column(Float)
+
+
 class DealContact(Base):
     """People on a deal and the part they play (decision maker, champion ...)."""
 

@@ -14,6 +14,7 @@ from sextant.core.filters import compile_filter
 from sextant.core.metadata import load_view
 from sextant.core.permissions import Actor
 from sextant.core.records import base_query, fetch, list_records, serialize
+from sextant.deals import totals
 from sextant.deals.models import STAGE_KINDS, Deal, DealContact, DealStageChange, Pipeline, Stage
 
 
@@ -237,18 +238,10 @@ def board(
     pipeline = get_pipeline(session, pipeline_id)
     if not 1 <= per_stage <= 200:
         raise ValidationFailed([FieldError("per_stage", "must be between 1 and 200", "range")])
-    stmt, _view = _visible_deals(session, actor, filter)
-    # Naming the stages lets the totals seek (pipeline, stage, owner) in ix_deals_board_totals for each owner
-    # a restricted user may see, instead of reading every deal of the pipeline.
-    stage_ids = [s.id for s in pipeline.stages]
-    stmt = stmt.where(Deal.pipeline_id == pipeline_id, Deal.stage_id.in_(stage_ids))
-    totals_q = stmt.with_only_columns(
-        Deal.stage_id, func.count(Deal.id), func.sum(Deal.amount), func.sum(weighted_expr())
-    ).group_by(Deal.stage_id)
-    totals = {sid: (n, amount or 0, weighted or 0) for sid, n, amount, weighted in session.execute(totals_q)}
+    by_stage = board_totals(session, actor, pipeline, filter)
     columns = []
     for stage in pipeline.stages:
-        n, amount, weighted = totals.get(stage.id, (0, 0, 0))
+        n, amount, weighted = by_stage.get(stage.id, (0, 0, 0))
         page = (
             list_records(
                 session,
@@ -271,13 +264,39 @@ def board(
             {
                 "stage": stage_dict(stage),
                 "count": n,
-                "amount": round(amount, 2),
-                "weighted": round(weighted, 2),
+                "amount": round(float(amount or 0), 2),
+                "weighted": round(float(weighted or 0), 2),
                 "deals": page.items if page else [],
                 "next_cursor": page.next_cursor if page else None,
             }
         )
     return {"pipeline": pipeline_dict(pipeline), "columns": columns}
+
+
+def board_totals(
+    session: Session, actor: Actor, pipeline: Pipeline, filter: Any = None, *, from_summary: bool = True
+) -> totals.Totals:
+    """Count, amount and weighted amount of the visible deals per stage of the pipeline (closed included).
+
+    Without a filter they are summed from `deal_board_totals` over the owners the user may see (a few hundred
+    rows, where counting the deals themselves reads every deal of the pipeline); with one, or with
+    `from_summary=False`, they are counted from the deals."""
+    view = load_view(session, "deals")
+    actor.require("deals", "read")
+    stage_ids = [s.id for s in pipeline.stages]
+    where = compile_filter(view, actor, filter, session.get_bind().dialect.name)
+    if where is None and from_summary:
+        return totals.stage_totals(session, actor, view, pipeline.id, stage_ids)
+    stmt = base_query(session, actor, view)
+    if where is not None:
+        stmt = stmt.where(where)
+    # Naming the stages lets the count seek (pipeline, stage, owner) in ix_deals_board_totals for each owner
+    # a restricted user may see, instead of reading every deal of the pipeline.
+    stmt = stmt.where(Deal.pipeline_id == pipeline.id, Deal.stage_id.in_(stage_ids))
+    totals_q = stmt.with_only_columns(
+        Deal.stage_id, func.count(Deal.id), func.sum(Deal.amount), func.sum(weighted_expr())
+    ).group_by(Deal.stage_id)
+    return {sid: (n, amount or 0, weighted or 0) for sid, n, amount, weighted in session.execute(totals_q)}
 
 
 def summary(
