@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -189,14 +190,71 @@ def start_run(
     return run
 
 
-def _event_workflows(session: Session) -> dict[str, list[Workflow]]:
-    """Enabled workflows with an event trigger, by object: read once per dispatch batch."""
-    by_object: dict[str, list[Workflow]] = {}
+@dataclasses.dataclass(slots=True)
+class _Listener:
+    """An event-triggered workflow as plain values: a batch asks each of them about every event."""
+
+    wf: Workflow
+    id: int
+    trigger: dict[str, Any]
+    matches: Callable[[dict[str, Any], Any], bool]
+    conditions: Any
+    condition_key: str
+
+
+def _event_workflows(session: Session) -> dict[str, list[_Listener]]:
+    """Enabled workflows with an event trigger, by the event type that may start them: read once a batch."""
+    by_type: dict[str, list[_Listener]] = {}
     for wf in session.scalars(select(Workflow).where(Workflow.enabled, Workflow.deleted_at.is_(None))):
         t = triggers.get(wf.trigger.get("type", ""))
-        if wf.object_name and t is not None and t.events is not None and t.matches is not None:
-            by_object.setdefault(wf.object_name, []).append(wf)
-    return by_object
+        if not wf.object_name or t is None or t.events is None or t.matches is None:
+            continue
+        listener = _Listener(wf, wf.id, wf.trigger, t.matches, wf.conditions, repr(wf.conditions))
+        for event_type in t.events(wf.object_name):
+            if event_type.split(".", 1)[0] == wf.object_name:
+                by_type.setdefault(event_type, []).append(listener)
+    return by_type
+
+
+@dataclasses.dataclass(slots=True)
+class _Match:
+    """One event that starts one workflow (unless its conditions say no), as plain values."""
+
+    event_id: int
+    event_type: str
+    at: tuple[str, int] | None  # (object, record id)
+    changes: dict[str, Any]
+    listener: _Listener
+    depth: int
+    skip: str | None
+    condition: Any  # what must hold of the record (None: nothing to check)
+
+    @property
+    def key(self) -> str:
+        return f"wf:{self.listener.id}:event:{self.event_id}"
+
+
+def _matches(listeners: dict[str, list[_Listener]], events: list[OutboxEvent]) -> list[_Match]:
+    found = []
+    for event in events:
+        if event.object_name is None or event.type not in listeners:
+            continue
+        payload = event.payload or {}
+        cause = payload.get("cause") or {}
+        depth = int(cause.get("depth", -1)) + 1
+        skip = f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None
+        at = (event.object_name, event.record_id) if event.record_id is not None else None
+        deleted = event.type.endswith(".deleted")
+        for li in listeners[event.type]:
+            if cause.get("workflow_id") == li.id or not li.matches(li.trigger, event):
+                continue  # not this change, or the workflow's own change (never a trigger for itself)
+            condition = li.conditions if skip is None and not deleted else None
+            found.append(
+                _Match(
+                    event.id, event.type, at, payload.get("changes", {}), li, depth, skip, condition or None
+                )
+            )
+    return found
 
 
 @subscribe_batch("automation", "*.created", "*.updated", "*.deleted")
@@ -207,57 +265,30 @@ def on_events(session: Session, events: list[OutboxEvent]) -> None:
     now. A record that a run of this batch has since written is checked again before its next event's runs
     start, so a later event sees what an earlier event's workflow did, as it would one event at a time.
     """
-    workflows = _event_workflows(session)
-    matches: list[tuple[OutboxEvent, Workflow, str | None, int]] = []
-    for event in events:
-        if event.object_name is None:
-            continue
-        cause = (event.payload or {}).get("cause") or {}
-        depth = int(cause.get("depth", -1)) + 1
-        for wf in workflows.get(event.object_name, ()):
-            t = triggers.get(wf.trigger.get("type", ""))
-            assert t is not None and t.events is not None and t.matches is not None
-            if event.type not in t.events(event.object_name) or not t.matches(wf.trigger, event):
-                continue
-            if cause.get("workflow_id") == wf.id:
-                continue  # its own change: never a trigger for itself
-            skip = f"loop protection: {depth} workflows deep" if depth > MAX_DEPTH else None
-            matches.append((event, wf, skip, depth))
+    matches = _matches(_event_workflows(session), events)
     if not matches:
         return
 
-    condition_keys = {wf.id: repr(wf.conditions) for _, wf, _, _ in matches}
-
-    def checked(event: OutboxEvent, wf: Workflow, skip: str | None) -> Any:
-        deleted = event.type == f"{event.object_name}.deleted"
-        return wf.conditions if skip is None and not deleted else None
-
-    by_object: dict[str, tuple[list[int], dict[str, Any]]] = {}
-    for event, wf, skip, _ in matches:
-        ids, conds = by_object.setdefault(event.object_name or "", ([], {}))
-        if event.record_id is not None:
-            ids.append(event.record_id)
-        c = checked(event, wf, skip)
-        if c:
-            conds.setdefault(condition_keys[wf.id], c)
+    asked: dict[str, tuple[list[int], dict[str, Any]]] = {}  # object -> (record ids, conditions by key)
+    for m in matches:
+        if m.condition is not None and m.at is not None:
+            ids, conds = asked.setdefault(m.at[0], ([], {}))
+            ids.append(m.at[1])
+            conds.setdefault(m.listener.condition_key, m.condition)
     verdicts: dict[tuple[str, int], dict[str, bool]] = {}
-    for object_name, (ids, conds) in by_object.items():
+    for object_name, (ids, conds) in asked.items():
         names = list(conds)
         for rid, oks in conditions_hold_many(session, object_name, ids, list(conds.values())).items():
             verdicts[(object_name, rid)] = dict(zip(names, oks, strict=True))
 
-    def holds_now(event: OutboxEvent, wf: Workflow, skip: str | None) -> bool:
-        c = checked(event, wf, skip)
-        return not c or verdicts.get((event.object_name or "", event.record_id or 0), {}).get(
-            condition_keys[wf.id], False
-        )
+    def holds_before(m: _Match) -> bool:
+        if m.condition is None:
+            return True
+        return m.at is not None and verdicts.get(m.at, {}).get(m.listener.condition_key, False)
 
-    keys = [f"wf:{wf.id}:event:{event.id}" for event, wf, _, _ in matches]
     # Runs already there (a replayed batch). Only the likely runs are looked up; one that a re-check lets
     # through fails the batch's insert on its unique key instead, and the batch is then taken event by event.
-    likely = [
-        key for key, (event, wf, skip, _) in zip(keys, matches, strict=True) if holds_now(event, wf, skip)
-    ]
+    likely = [m.key for m in matches if holds_before(m)]
     started = set()
     for i in range(0, len(likely), 500):
         started.update(
@@ -265,7 +296,7 @@ def on_events(session: Session, events: list[OutboxEvent]) -> None:
                 select(WorkflowRun.dedupe_key).where(WorkflowRun.dedupe_key.in_(likely[i : i + 500]))
             )
         )
-    _recent_runs(session, list({wf.id: wf for _, wf, _, _ in matches}.values()))
+    _recent_runs(session, list({m.listener.id: m.listener.wf for m in matches}.values()))
 
     written: set[tuple[str, int]] = set()  # records this batch's runs wrote after the conditions were read
     pending: list[tuple[WorkflowRun, Workflow]] = []
@@ -286,33 +317,36 @@ def on_events(session: Session, events: list[OutboxEvent]) -> None:
         pending.clear()
         pending_at.clear()
 
-    for (event, wf, skip, depth), key in zip(matches, keys, strict=True):
+    for m in matches:
+        key = m.key
         if key in started:
             continue  # a replayed event: its run exists
-        at = (event.object_name or "", event.record_id) if event.record_id is not None else None
-        if at is not None and pending_at.get(at, event.id) != event.id:
+        if m.at is not None and pending_at.get(m.at, m.event_id) != m.event_id:
             start_pending()  # an earlier event's runs change this record: let them, then look again
-        c = checked(event, wf, skip)
-        if c:
-            if at is None:
+        if m.condition is not None:
+            if m.at is None:
                 continue
-            ok = condition_holds(session, at[0], at[1], c) if at in written else holds_now(event, wf, skip)
+            if m.at in written:
+                ok = condition_holds(session, m.at[0], m.at[1], m.condition)
+            else:
+                ok = holds_before(m)
             if not ok:
                 continue
+        wf = m.listener.wf
         run = _new_run(
             wf,
-            skip or _rate_limited(session, wf),
-            trigger_type=wf.trigger["type"],
-            object_name=event.object_name,
-            record_id=event.record_id,
-            payload={"event": event.type, "changes": (event.payload or {}).get("changes", {})},
-            depth=depth,
-            event_id=event.id,
+            m.skip or _rate_limited(session, wf),
+            trigger_type=m.listener.trigger["type"],
+            object_name=m.at[0] if m.at else None,
+            record_id=m.at[1] if m.at else None,
+            payload={"event": m.event_type, "changes": m.changes},
+            depth=m.depth,
+            event_id=m.event_id,
             dedupe_key=key,
         )
         pending.append((run, wf))
-        if at is not None and run.status == "queued" and not needs_queue(wf.actions):
-            pending_at[at] = event.id
+        if m.at is not None and run.status == "queued" and not needs_queue(wf.actions):
+            pending_at[m.at] = m.event_id
     if pending:
         start_pending()
 
