@@ -448,12 +448,12 @@ def execute(
             retryable = in_job and not last_attempt and not isinstance(exc, DomainError)
             if retryable:
                 raise  # the job is retried with backoff; finished steps are committed and skipped
-            _record(session, run, path, action, "failed", None, str(message)[:2000], fresh=fresh)
+            _record(session, run, path, action, "failed", None, str(message)[:2000], done.get(path))
             raise _StepFailed(f"step {path} ({action.get('type')}): {message}") from exc
         output = dict(result.output)
         if result.branch:
             output["branch"] = result.branch
-        _record(session, run, path, action, "succeeded", output, None, fresh=fresh)
+        _record(session, run, path, action, "succeeded", output, None, done.get(path))
         seen.clear()
         if in_job and not (final and not result.branch and not result.wait_seconds):
             session.commit()  # the final step is committed with the run's end, in the job's last transaction
@@ -490,16 +490,9 @@ def _record(
     status: str,
     output: dict[str, Any] | None,
     error: str | None,
-    *,
-    fresh: bool = False,
+    existing: WorkflowStep | None,
 ) -> None:
-    existing = (
-        None
-        if fresh
-        else session.scalar(
-            select(WorkflowStep).where(WorkflowStep.run_id == run.id, WorkflowStep.path == path)
-        )
-    )
+    """Log a step's outcome; `existing` is its row from an earlier attempt (read when the run began)."""
     if existing is None:
         session.add(
             WorkflowStep(
