@@ -114,3 +114,34 @@ def test_a_run_turns_automatic_collections_off_and_back_on():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_the_cheap_text_and_select_checks_answer_as_the_record_service_does():
+    from sextant.core import fieldtypes as ft
+    from sextant.core.metadata import FieldDef
+
+    options = ({"value": "lead", "label": "Lead"}, {"value": "customer", "label": "Customer"})
+    fields = [
+        FieldDef("t", "T", "text", max_length=5),
+        FieldDef("l", "L", "long_text"),
+        FieldDef("s", "S", "single_select", options=options),
+    ]
+    values = ["", "  ", " ok ", "abcdef", "a\x00b", "Zoë", "\ud800x", "lead", "Lead", "nope", "customer "]
+
+    def outcome(fn):
+        try:
+            return ("ok", fn())
+        except ft.ValueError_ as exc:
+            return (exc.code, exc.message)
+
+    for fdef in fields:
+        for value in values:
+            expected = outcome(
+                lambda fdef=fdef, value=value: ft.coerce(
+                    fdef.type, value, options=list(fdef.options or []) or None, max_length=fdef.max_length
+                )
+            )
+            assert outcome(lambda fdef=fdef, value=value: convert.coerce(fdef, value, "US")) == expected, (
+                fdef.name,
+                value,
+            )

@@ -179,17 +179,48 @@ def _possible_e164(parsed: phonenumbers.PhoneNumber) -> str:
     return e164
 
 
+_TEXTUAL = {"text", "long_text", "email", "phone", "single_select"}
+
+
+_CHOICES: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _choices(options: tuple[dict[str, Any], ...]) -> frozenset[str]:
+    """A select's values as a set, kept per options tuple (identity-checked: ids may be reused)."""
+    held = _CHOICES.get(id(options))
+    if held is None or held[0] is not options:
+        if len(_CHOICES) > 1000:
+            _CHOICES.clear()
+        held = _CHOICES[id(options)] = (options, frozenset(ft.option_values(list(options))))
+    return held[1]
+
+
+def _check_text(value: str) -> None:
+    """`fieldtypes.check_text`; ASCII text without NUL (nearly every cell) passes without encoding."""
+    if not value.isascii() or "\x00" in value:
+        ft.check_text(value)
+
+
 def coerce(fdef: FieldDef, value: Any, region: str) -> Any:
-    """`fieldtypes.coerce`, with the email and phone checks made cheap (same results)."""
-    if isinstance(value, str) and fdef.type in ("email", "phone"):
+    """`fieldtypes.coerce`, with the text, select, email and phone checks made cheap (same results)."""
+    ftype = fdef.type
+    if ftype in _TEXTUAL and isinstance(value, str):
         value = value.strip()
         if value == "":
             return None
-        limit = fdef.max_length or ft.DEFAULT_MAX_LENGTH[fdef.type]
-        if len(value) > limit:
+        limit = fdef.max_length or ft.DEFAULT_MAX_LENGTH.get(ftype)
+        if limit and len(value) > limit:
             raise ft.ValueError_(f"must be at most {limit} characters", "too_long")
-        ft.check_text(value)
-        return normalise_email(value) if fdef.type == "email" else _phone(value, region)
+        _check_text(value)
+        if ftype == "email":
+            return normalise_email(value)
+        if ftype == "phone":
+            return _phone(value, region)
+        if ftype == "single_select" and value not in _choices(fdef.options or ()):
+            raise ft.ValueError_(
+                f"must be one of: {', '.join(ft.option_values(list(fdef.options or ())))}", "invalid_choice"
+            )
+        return value
     return ft.coerce(
         fdef.type,
         value,
