@@ -434,6 +434,13 @@ def _changes_for_create(view: ObjectView, columns: dict[str, Any], custom: dict[
     return changes
 
 
+def _json(value: Any) -> str:
+    """json.dumps, without the encoder's set-up for the empty lists and objects most rows carry."""
+    if not value and type(value) in (list, dict):
+        return "[]" if type(value) is list else "{}"
+    return json.dumps(value)
+
+
 class Writer:
     """Writes one chunk's records, search rows, audit entries and events with few statements."""
 
@@ -457,7 +464,7 @@ class Writer:
         out = {}
         for c in table.columns:
             if c.type._type_affinity.__name__ in ("JSON", "JSONB"):
-                out[c.name] = json.dumps
+                out[c.name] = _json
             elif self.dialect == "postgresql":
                 out[c.name] = None
             else:

@@ -248,42 +248,50 @@ def clean(
     """
     creating = record is None
     cleaned = Cleaned({}, {}, [])
+    virtual_inputs, fields = view.objdef.virtual_inputs, view.fields
     for name, raw in data.items():
-        if name in view.objdef.virtual_inputs:  # handled by the record service (activity links ...)
+        if name in virtual_inputs:  # handled by the record service (activity links ...)
             cleaned.virtual[name] = raw
             continue
-        fdef = view.fields[name]
-        if raw is None and not creating and not blank_clears:
-            continue
+        fdef = fields[name]
+        if raw is None and ((creating and not fdef.custom) or (not creating and not blank_clears)):
+            continue  # blank: a new record's column default (as when the API omits it), or left alone
         try:
             value = coerce(fdef, raw, region)
         except ft.ValueError_ as exc:
             cleaned.errors.append(FieldError(name, exc.message, exc.code))
             continue
-        if fdef.integer and isinstance(value, float):
-            if not value.is_integer():
-                cleaned.errors.append(FieldError(name, "expected a whole number", "type"))
+        if fdef.integer:
+            if isinstance(value, float):
+                if not value.is_integer():
+                    cleaned.errors.append(FieldError(name, "expected a whole number", "type"))
+                    continue
+                value = int(value)
+            if value is not None and abs(value) > ft.MAX_INTEGER:
+                cleaned.errors.append(
+                    FieldError(
+                        name, f"must be between -{ft.MAX_INTEGER} and {ft.MAX_INTEGER}", "out_of_range"
+                    )
+                )
                 continue
-            value = int(value)
-        if fdef.integer and value is not None and abs(value) > ft.MAX_INTEGER:
-            cleaned.errors.append(
-                FieldError(name, f"must be between -{ft.MAX_INTEGER} and {ft.MAX_INTEGER}", "out_of_range")
-            )
-            continue
-        if creating and value in (None, []) and not fdef.custom:
-            continue  # a blank cell of a new record: the column's default, as when the API omits it
-        cleaned.set(fdef, value)
+        if fdef.custom:
+            cleaned.custom[name] = ft.to_json(fdef.type, value)
+        elif creating and (value is None or value == []):
+            continue  # as a blank cell
+        else:
+            cleaned.columns[name] = value
+    custom_defaults, required = _field_lists(view)
     if creating:
-        for fdef in view.fields.values():
-            if fdef.custom and not cleaned.has(fdef.name) and fdef.default is not None:
+        for fdef in custom_defaults:
+            if fdef.name not in cleaned.custom and fdef.name not in cleaned.columns:
                 cleaned.custom[fdef.name] = fdef.default
         for name in [n for n, v in cleaned.custom.items() if v is None]:
             del cleaned.custom[name]
     if view.objdef.before_save:
         view.objdef.before_save(session, actor, view, cleaned, record)
-    reported = {e.field for e in cleaned.errors}
-    for fdef in view.fields.values():
-        if not fdef.required or fdef.name in reported or actor.field_level(view.name, fdef.name) != "edit":
+    reported = {e.field for e in cleaned.errors} if cleaned.errors else ()
+    for fdef in required:
+        if fdef.name in reported or actor.field_level(view.name, fdef.name) != "edit":
             continue
         if cleaned.has(fdef.name):
             present = cleaned.get(fdef.name)
@@ -294,3 +302,16 @@ def clean(
         if present in (None, "", []) and (creating or cleaned.has(fdef.name)):
             cleaned.errors.append(FieldError(fdef.name, "is required", "required"))
     return cleaned
+
+
+def _field_lists(view: ObjectView) -> tuple[list[FieldDef], list[FieldDef]]:
+    """The view's custom fields with a default, and its required fields (kept on the view: a new view is
+    built whenever field definitions change)."""
+    cached = getattr(view, "_dq_field_lists", None)
+    if cached is None:
+        cached = (
+            [f for f in view.fields.values() if f.custom and f.default is not None],
+            [f for f in view.fields.values() if f.required],
+        )
+        view._dq_field_lists = cached  # type: ignore[attr-defined]
+    return cached

@@ -372,9 +372,9 @@ def run(
 @contextmanager
 def _young_collections_only() -> Iterator[None]:
     """A chunk allocates a few objects per cell, and CPython's automatic collections then keep walking every
-    object that has lived a while (a quarter of a 100k-row import went there). The rows need no collector
-    (reference counting frees them); `_chunks` collects the young generations after each chunk instead.
-    Several runs in one process only ever delay collections: the collector is on again once none runs."""
+    object that is still alive (a quarter of a 100k-row import went there). The rows need no collector:
+    reference counting frees them; the few cycles a chunk leaves (its ORM objects) wait for the collector's
+    return after the run. Runs in other threads only ever delay collections: it is on again once none runs."""
     global _running
     with _gc_lock:
         if _running == 0:
@@ -444,7 +444,6 @@ def _chunks(
             job.rows_done = chunk[-1][0]
         session.commit()  # the checkpoint
         session.expunge_all()
-        gc.collect(1)
         job = session.get(ImportJob, import_id)
         assert job is not None
         if heartbeat:
