@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, bindparam, select
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sextant.core.db import Base, JSONType, UTCDateTime, utcnow
@@ -248,7 +248,41 @@ _VIEW_QUERY = (  # built once: executing it skips compiling and hashing a new st
 )
 
 
+def _metadata_pending(session: Session) -> bool:
+    """A custom field or object setting added or changed in this session and not yet flushed."""
+    return any(
+        isinstance(obj, CustomField | ObjectSetting)
+        for changed in (session.new, session.dirty, session.deleted)
+        for obj in changed
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _metadata_flushed(session: Session, _context: Any, _instances: Any) -> None:
+    if _metadata_pending(session):
+        session.info.pop("sextant_views", None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _transaction_over(session: Session, *_args: Any) -> None:
+    # A savepoint that commits keeps what its transaction saw; any rollback may take a field away.
+    if not session.in_nested_transaction() or _args:
+        session.info.pop("sextant_views", None)
+
+
 def load_view(session: Session, name: str) -> ObjectView:
+    """The object's fields and sharing as this transaction sees them: read once per transaction (a batch of
+    workflow runs or an import asks for the same object thousands of times)."""
+    known = session.info.get("sextant_views")
+    if known is not None and name in known and not _metadata_pending(session):
+        return known[name]
+    view = _read_view(session, name)
+    session.info.setdefault("sextant_views", {})[name] = view
+    return view
+
+
+def _read_view(session: Session, name: str) -> ObjectView:
     objdef = registry.get(name)
     # Every request needs this: the OWD and the custom fields come back in one round trip (plain rows).
     rows = session.execute(_VIEW_QUERY, {"object_name": name}).all()
