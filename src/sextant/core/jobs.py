@@ -241,12 +241,15 @@ def get_huey() -> Huey:
             settings = get_settings()
             if settings.jobs_backend == "redis":
                 huey: Huey = RedisHuey(
-                    settings.jobs_queue, url=settings.redis_url or "redis://127.0.0.1:6379/0", utc=True
+                    settings.jobs_queue,
+                    url=settings.redis_url or "redis://127.0.0.1:6379/0",
+                    utc=True,
+                    results=False,  # outcomes live in job_runs; a result store would be one more write a job
                 )
             else:
                 path = queue_path()
                 path.parent.mkdir(parents=True, exist_ok=True)
-                huey = SqliteHuey(settings.jobs_queue, filename=str(path), utc=True)
+                huey = SqliteHuey(settings.jobs_queue, filename=str(path), utc=True, results=False)
             _run_task = huey.task(name="sextant.run")(execute)
             _huey = huey
         return _huey
