@@ -1,6 +1,6 @@
 """Global search: ranking (whole words before prefixes, then newest first), every word must match, one page
 across objects, visibility before the limit — and the same answers whichever way the query is evaluated
-(on PostgreSQL: from the GIN index when an object has few matches, a newest-first walk when it has many,
+(on PostgreSQL: a walk of each object's newest rows, then its older matches from GIN or by walking on,
 see core/search.py)."""
 
 from __future__ import annotations
@@ -53,9 +53,13 @@ def test_whole_words_rank_before_prefixes_then_the_newest_first(crm: Crm) -> Non
     assert found(admin, "mara", objects="contacts")[0] == ("contacts", old_exact)
 
 
-@pytest.mark.parametrize("cap", [0, 1, 3, 10_000])
+# (window, cost of a GIN match): 0 sends every short page to GIN, a huge one walks on.
+PATHS = [(1, 0), (1, 10**9), (2, 0), (3, 10**9), (10_000, 10)]
+
+
+@pytest.mark.parametrize(("window", "gin_cost"), PATHS)
 def test_every_evaluation_path_gives_the_same_page(
-    crm: Crm, monkeypatch: pytest.MonkeyPatch, cap: int
+    crm: Crm, monkeypatch: pytest.MonkeyPatch, window: int, gin_cost: int
 ) -> None:
     admin = crm.admin
     team = crm.team()
@@ -69,7 +73,8 @@ def test_every_evaluation_path_gives_the_same_page(
         if owner is rep:
             mine.append(created["id"])
         owner.create("companies", name=f"Quorra Works {i}")
-    monkeypatch.setattr(search, "PG_GIN_CAP", cap)
+    monkeypatch.setattr(search, "PG_WINDOW", window)
+    monkeypatch.setattr(search, "PG_GIN_COST", gin_cost)
     exact = [i for n, i in enumerate(everyone) if not n % 2]
     prefix = [i for n, i in enumerate(everyone) if n % 2]
     contacts = [("contacts", i) for i in reversed(exact)] + [("contacts", i) for i in reversed(prefix)]
@@ -85,13 +90,14 @@ def test_every_evaluation_path_gives_the_same_page(
     assert found(admin, "quorra", limit=5) == everything[:5]
 
 
-@pytest.mark.parametrize("cap", [0, 4, 10_000])
+@pytest.mark.parametrize(("window", "gin_cost"), PATHS)
 def test_a_forbidden_or_deleted_record_never_shows_whichever_way_an_object_is_read(
-    crm: Crm, monkeypatch: pytest.MonkeyPatch, cap: int
+    crm: Crm, monkeypatch: pytest.MonkeyPatch, window: int, gin_cost: int
 ) -> None:
-    """With cap 4, contacts (6 matches) are walked newest first while companies (2 matches) come from GIN, in
-    the same search; a record handed to another team or deleted after it was indexed is out, either way."""
-    monkeypatch.setattr(search, "PG_GIN_CAP", cap)
+    """A record handed to another team, or deleted, after it was indexed is out, whichever way each object is
+    read (with a window of 1, contacts have older rows to look through while companies may not)."""
+    monkeypatch.setattr(search, "PG_WINDOW", window)
+    monkeypatch.setattr(search, "PG_GIN_COST", gin_cost)
     rep = crm.user(team=crm.team())
     other = crm.user(team=crm.team())
     contacts = [
