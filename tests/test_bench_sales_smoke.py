@@ -135,3 +135,47 @@ def _check_data() -> None:
                 )
             }
             assert stored == expected, name
+    _check_summaries()
+
+
+def _check_summaries() -> None:
+    """The tables the database triggers keep were recounted after the trigger-less load, and the triggers
+    are back: a write after it is counted."""
+    from sqlalchemy import select, update
+
+    from sextant.activities.models import Activity, ActivityDayCount
+    from sextant.core.db import session_scope
+    from sextant.deals.models import Deal, DealBoardTotal
+
+    def stored() -> tuple[dict[Any, Any], dict[Any, Any]]:
+        with session_scope() as s:
+            deals = {
+                (t.pipeline_id, t.stage_id, t.owner_id, t.currency): (t.deal_count, round(t.amount, 2))
+                for t in s.scalars(select(DealBoardTotal))
+                if t.deal_count
+            }
+            acts = {
+                (a.owner_id, a.day, a.kind): a.activity_count for a in s.scalars(select(ActivityDayCount))
+            }
+        return deals, {k: n for k, n in acts.items() if n}
+
+    def counted() -> tuple[dict[Any, Any], dict[Any, Any]]:
+        deals: dict[Any, Any] = {}
+        acts: dict[Any, int] = {}
+        with session_scope() as s:
+            for d in s.scalars(select(Deal).where(Deal.deleted_at.is_(None))):
+                n, amount = deals.get((d.pipeline_id, d.stage_id, d.owner_id or 0, d.currency), (0, 0.0))
+                deals[(d.pipeline_id, d.stage_id, d.owner_id or 0, d.currency)] = (
+                    n + 1,
+                    amount + (d.amount or 0),
+                )
+            for a in s.scalars(select(Activity).where(Activity.deleted_at.is_(None))):
+                key = (a.owner_id or 0, a.occurred_at.date(), a.kind)
+                acts[key] = acts.get(key, 0) + 1
+        return {k: (n, round(x, 2)) for k, (n, x) in deals.items()}, acts
+
+    assert stored() == counted()
+    with session_scope() as s:
+        s.execute(update(Deal).where(Deal.id == 1).values(amount=Deal.amount + 1, owner_id=None))
+        s.execute(update(Activity).where(Activity.id == 1).values(kind="note", owner_id=None))
+    assert stored() == counted()

@@ -217,3 +217,34 @@ def test_the_board_reads_the_summary_without_a_filter_and_counts_deals_with_one(
     )
     column = next(c for c in r.json()["columns"] if c["stage"]["name"] == "Qualify")
     assert (column["count"], column["amount"], len(column["deals"])) == (1, 5000, 1)
+
+
+def test_each_board_column_is_the_first_page_of_its_stage_as_the_list_api_gives_it(crm: Crm) -> None:
+    """The columns are read in one statement; they must be what `GET /deals` returns for the stage, next
+    cursor included (the board asks for the next pages there), with and without a filter."""
+    import json
+
+    org = Org(crm)
+    dates = ["2099-01-05", None, "2099-01-05", "2098-12-31", None, "2099-03-01", "2099-01-05"]
+    for i, when in enumerate(dates):  # ties and empty close dates: the id breaks the tie, empty ones last
+        for person in (org.alice, org.carol):
+            org.deal(person, 100 * i, "Propose" if i % 3 else "Qualify", expected_close_date=when)
+    flt = {"field": "amount", "op": "gte", "value": 200}
+    for person in (org.admin, org.boss, org.bob):
+        for params in ({"per_stage": 2}, {"per_stage": 3, "filter": json.dumps(flt)}, {}):
+            board = person.get(f"{API}/pipelines/{org.main['id']}/board", params=params).json()
+            for column in board["columns"]:
+                where: list[Any] = [{"field": "stage_id", "op": "eq", "value": column["stage"]["id"]}]
+                body = {
+                    "filter": {
+                        "and": [{"field": "pipeline_id", "op": "eq", "value": org.main["id"]}, *where]
+                    },
+                    "sort": "expected_close_date",
+                    "limit": params.get("per_stage", 25),
+                }
+                if "filter" in params:
+                    body["filter"]["and"].append(flt)
+                page = person.post(f"{DEALS}/query", json=body).json()
+                assert column["deals"] == page["items"], (person.user["email"], params, column["stage"])
+                assert column["next_cursor"] == page["next_cursor"]
+                assert column["count"] >= len(column["deals"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from sextant.core.audit import record_change
@@ -12,8 +13,9 @@ from sextant.core.db import utcnow
 from sextant.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from sextant.core.filters import compile_filter
 from sextant.core.metadata import load_view
+from sextant.core.pagination import encode_cursor, order_by, parse_sort
 from sextant.core.permissions import Actor
-from sextant.core.records import base_query, fetch, list_records, serialize
+from sextant.core.records import base_query, fetch, serialize
 from sextant.deals import totals
 from sextant.deals.models import STAGE_KINDS, Deal, DealContact, DealStageChange, Pipeline, Stage
 
@@ -239,38 +241,70 @@ def board(
     if not 1 <= per_stage <= 200:
         raise ValidationFailed([FieldError("per_stage", "must be between 1 and 200", "range")])
     by_stage = board_totals(session, actor, pipeline, filter)
+    pages = _first_pages(
+        session, actor, pipeline, [sid for sid, t in by_stage.items() if t[0]], filter, per_stage
+    )
     columns = []
     for stage in pipeline.stages:
         n, amount, weighted = by_stage.get(stage.id, (0, 0, 0))
-        page = (
-            list_records(
-                session,
-                actor,
-                "deals",
-                filter={
-                    "and": [
-                        {"field": "pipeline_id", "op": "eq", "value": pipeline_id},
-                        {"field": "stage_id", "op": "eq", "value": stage.id},
-                    ]
-                    + ([filter] if filter else [])
-                },
-                sort="expected_close_date",
-                limit=per_stage,
-            )
-            if n
-            else None
-        )
+        items, next_cursor = pages.get(stage.id, ([], None))
         columns.append(
             {
                 "stage": stage_dict(stage),
                 "count": n,
                 "amount": round(float(amount or 0), 2),
                 "weighted": round(float(weighted or 0), 2),
-                "deals": page.items if page else [],
-                "next_cursor": page.next_cursor if page else None,
+                "deals": items,
+                "next_cursor": next_cursor,
             }
         )
     return {"pipeline": pipeline_dict(pipeline), "columns": columns}
+
+
+BOARD_SORT = "expected_close_date"
+
+
+def _first_pages(
+    session: Session, actor: Actor, pipeline: Pipeline, stage_ids: list[int], filter: Any, per_stage: int
+) -> dict[int, tuple[list[dict[str, Any]], str | None]]:
+    """The first page of deals of each stage, in close-date order, with its next cursor: what `list_records`
+    gives a column (`GET /deals?filter=stage...&sort=expected_close_date`, the next pages' request), read in
+    two statements instead of a round trip per stage: a UNION ALL of one ix_deals_board walk per stage for
+    the ids and sort keys (narrow, so cheap to build and compile too), then those deals by id."""
+    if not stage_ids:
+        return {}
+    view = load_view(session, "deals")
+    dialect = session.get_bind().dialect.name
+    keys = parse_sort(view, actor, BOARD_SORT, dialect)
+    stmt = base_query(session, actor, view).where(Deal.pipeline_id == pipeline.id)
+    where = compile_filter(view, actor, filter, dialect)
+    if where is not None:
+        stmt = stmt.where(where)
+    stmt = stmt.with_only_columns(
+        Deal.id.label("_id"),
+        Deal.stage_id.label("_stage"),
+        *[k.expr.label(f"_k{i}") for i, k in enumerate(keys)],
+    )
+    walks = [
+        select(stmt.where(Deal.stage_id == sid).order_by(*order_by(keys)).limit(per_stage + 1).subquery())
+        for sid in stage_ids
+    ]
+    pages = union_all(*walks).subquery("pages")
+    sort_columns = [pages.c[f"_k{i}"] for i in range(len(keys))]
+    outer = [replace(k, expr=c) for k, c in zip(keys, sort_columns, strict=True)]
+    rows = session.execute(
+        select(pages.c._id, pages.c._stage, *sort_columns).order_by(pages.c._stage, *order_by(outer))
+    ).all()
+    deals = {
+        d.id: d
+        for d in session.scalars(base_query(session, actor, view).where(Deal.id.in_([r[0] for r in rows])))
+    }
+    out: dict[int, tuple[list[dict[str, Any]], str | None]] = {}
+    for sid in stage_ids:
+        mine = [r for r in rows if r[1] == sid]
+        cursor = encode_cursor(keys, list(mine[per_stage - 1][2:])) if len(mine) > per_stage else None
+        out[sid] = ([serialize(view, actor, deals[r[0]]) for r in mine[:per_stage]], cursor)
+    return out
 
 
 def board_totals(
