@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -131,9 +133,37 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             _release(record.info)  # a connection handed back mid-transaction (an error path)
 
         return engine
-    return create_engine(
-        url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs
-    )
+    engine = create_engine(url, echo=settings.sql_echo, **{"pool_size": 10, "max_overflow": 10, **kwargs})
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Make sure a pooled connection is alive before handing it out, as pool_pre_ping does, but only when it
+    sat idle for PING_AFTER_IDLE_SECONDS: pool_pre_ping asks the server on every checkout, one more round trip
+    per request (a sixth for a get-by-id, whose query takes less than that round trip). Connections die while
+    idle (a server restart in a quiet moment, a firewall or idle timeout), so those are still asked, and a
+    dead one is replaced before any request sees it. A connection used within the last seconds that died since
+    fails its request once; SQLAlchemy then sees the disconnect and replaces every pooled connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["sextant_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("sextant_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return  # just connected, or used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection is dead") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection is dead")
 
 
 _engine: Engine | None = None
