@@ -399,3 +399,28 @@ def test_summary_of_one_pipeline_and_filtered(crm: Crm) -> None:
 
 def test_summary_refuses_an_unknown_grouping(crm: Crm) -> None:
     assert error_fields(crm.admin.get(f"{API}/deals/summary", params={"group_by": "colour"})) == ["group_by"]
+
+
+def test_a_role_that_may_not_see_amounts_gets_no_sums_of_them(crm: Crm) -> None:
+    roles = crm.admin.get(f"{API}/roles").json()
+    role_id = next(
+        r["id"] for r in (roles["items"] if isinstance(roles, dict) else roles) if r["name"] == "sales"
+    )
+    r = crm.admin.patch(f"{API}/roles/{role_id}", json={"field_access": {"deals": {"amount": "hidden"}}})
+    assert r.status_code == 200, r.text
+    rep = crm.user(role="sales")
+    p = make_pipeline(crm.admin)
+    crm.admin.create(
+        "deals", name="Secret size", stage_id=stage(p, "Propose"), amount=123456, owner_id=rep.user["id"]
+    )
+    column = _column(_board(rep, p["id"]), "Propose")
+    assert (column["count"], column["amount"], column["weighted"]) == (1, None, None)
+    assert "amount" not in column["deals"][0]
+    (row,) = [r for r in _summary(rep, group_by="stage") if r["stage_id"] == stage(p, "Propose")]
+    assert (row["count"], row["amount"], row["weighted"]) == (1, None, None)
+    # Probability hidden alone: the amount stays, the weighted amount (which would reveal it) goes.
+    r = crm.admin.patch(f"{API}/roles/{role_id}", json={"field_access": {"deals": {"probability": "hidden"}}})
+    assert r.status_code == 200, r.text
+    column = _column(_board(rep, p["id"]), "Propose")
+    assert (column["amount"], column["weighted"]) == (123456, None)
+    assert _column(_board(crm.admin, p["id"]), "Propose")["weighted"] == 61728

@@ -230,6 +230,17 @@ def _visible_deals(session: Session, actor: Actor, filter: Any) -> Any:
     return (stmt.where(where) if where is not None else stmt), view
 
 
+def _hidden_sums(actor: Actor) -> tuple[bool, bool]:
+    """Whether the amount and the weighted amount must be left out of totals: a role that may not see a
+    deal's amount (or probability, which weighted amount reveals beside it) sees no sums of it either."""
+    hidden = actor.hidden_fields("deals")
+    return "amount" in hidden, bool({"amount", "probability"} & hidden)
+
+
+def _money(value: Any, hide: bool) -> float | None:
+    return None if hide else round(float(value or 0), 2)
+
+
 def weighted_expr() -> Any:
     return func.coalesce(Deal.amount, 0) * func.coalesce(Deal.probability, 0) / 100.0
 
@@ -245,6 +256,7 @@ def board(
         session, actor, pipeline, [sid for sid, t in by_stage.items() if t[0]], filter, per_stage
     )
     columns = []
+    hide_amount, hide_weighted = _hidden_sums(actor)
     for stage in pipeline.stages:
         n, amount, weighted = by_stage.get(stage.id, (0, 0, 0))
         items, next_cursor = pages.get(stage.id, ([], None))
@@ -252,8 +264,8 @@ def board(
             {
                 "stage": stage_dict(stage),
                 "count": n,
-                "amount": round(float(amount or 0), 2),
-                "weighted": round(float(weighted or 0), 2),
+                "amount": _money(amount, hide_amount),
+                "weighted": _money(weighted, hide_weighted),
                 "deals": items,
                 "next_cursor": next_cursor,
             }
@@ -356,6 +368,7 @@ def summary(
         *cols, Deal.currency, func.count(Deal.id), func.sum(Deal.amount), func.sum(weighted_expr())
     ).group_by(*cols, Deal.currency)
     out = []
+    hide_amount, hide_weighted = _hidden_sums(actor)
     for row in session.execute(q):
         key = dict(zip([c.key for c in cols], row[: len(cols)], strict=True))
         currency, n, amount, weighted = row[len(cols) :]
@@ -364,8 +377,8 @@ def summary(
                 **key,
                 "currency": currency,
                 "count": n,
-                "amount": round(amount or 0, 2),
-                "weighted": round(weighted or 0, 2),
+                "amount": _money(amount, hide_amount),
+                "weighted": _money(weighted, hide_weighted),
             }
         )
     return out

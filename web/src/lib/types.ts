@@ -131,8 +131,9 @@ export interface Pipeline {
 export interface BoardColumn {
   stage: Stage;
   count: number;
-  amount: number;
-  weighted: number;
+  /** null when the user's role may not see deal amounts (or, for weighted, probabilities) */
+  amount: number | null;
+  weighted: number | null;
   deals: Rec[];
   next_cursor: string | null;
 }

@@ -199,11 +199,11 @@ function Column({
         <dl className="col-totals">
           <div>
             <dt>Total</dt>
-            <dd>{formatNumber(col.amount)}</dd>
+            <dd>{col.amount === null ? "—" : formatNumber(col.amount)}</dd>
           </div>
           <div>
             <dt>Weighted</dt>
-            <dd>{formatNumber(col.weighted)}</dd>
+            <dd>{col.weighted === null ? "—" : formatNumber(col.weighted)}</dd>
           </div>
           <div>
             <dt>Prob.</dt>
@@ -386,8 +386,11 @@ export function BoardPage() {
   if (pipelines.isLoading) return <Spinner />;
   const stages = board.data?.pipeline.stages ?? pipeline?.stages ?? [];
   const openCols = board.data?.columns.filter((c) => c.stage.kind === "open") ?? [];
-  const openTotal = openCols.reduce((a, c) => a + c.amount, 0);
-  const openWeighted = openCols.reduce((a, c) => a + c.weighted, 0);
+  // null (hidden from this role) stays hidden in the sum rather than counting as zero
+  const sum = (values: (number | null)[]) =>
+    values.some((v) => v === null) ? null : values.reduce<number>((a, v) => a + (v ?? 0), 0);
+  const openTotal = sum(openCols.map((c) => c.amount));
+  const openWeighted = sum(openCols.map((c) => c.weighted));
 
   return (
     <div className="page board-page">
@@ -396,7 +399,8 @@ export function BoardPage() {
           <h1>Pipeline</h1>
           {board.data && (
             <p className="muted">
-              Open: {formatNumber(openTotal)} · weighted {formatNumber(openWeighted)}
+              Open: {openTotal === null ? "—" : formatNumber(openTotal)} · weighted{" "}
+              {openWeighted === null ? "—" : formatNumber(openWeighted)}
             </p>
           )}
         </div>
