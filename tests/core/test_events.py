@@ -316,7 +316,8 @@ def test_a_batch_subscriber_gets_the_batch_at_once_and_a_bad_event_is_isolated(s
     @events.subscribe_batch("tests.batch", "contacts.*")
     def handle(session: Any, batch: list[OutboxEvent]) -> None:
         for event in batch:
-            session.add(ConsumerOffset(consumer=f"tests.batch:side-effect:{event.id}", last_event_id=event.id))
+            mark = ConsumerOffset(consumer=f"tests.batch:side-effect:{event.id}", last_event_id=event.id)
+            session.add(mark)
         session.flush()
         if broken["on"] and any(e.type == "contacts.updated" for e in batch):
             raise RuntimeError("cannot handle an update")
