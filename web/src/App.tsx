@@ -17,6 +17,7 @@ const loadBoard = () => import("./pages/Board");
 const ListPage = lazy(() => loadList().then((m) => ({ default: m.ListPage })));
 const RecordPage = lazy(() => loadRecord().then((m) => ({ default: m.RecordPage })));
 const BoardPage = lazy(() => loadBoard().then((m) => ({ default: m.BoardPage })));
+const DashboardPage = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.DashboardPage })));
 // The page being opened loads its code beside the sign-in check, not after it.
 const opening = window.location.pathname;
 if (opening === "/board") void loadBoard();
@@ -47,6 +48,7 @@ function Authenticated() {
           <Routes>
             <Route path="/" element={<MyDayPage />} />
             <Route path="/board" element={<BoardPage />} />
+            <Route path="/dashboard" element={<DashboardPage />} />
             <Route path="/o/:object" element={<ListPage />} />
             <Route path="/o/:object/:id" element={<RecordPage />} />
             <Route path="/admin" element={<Navigate to="/admin/fields" replace />} />

@@ -10,6 +10,7 @@ const PATHS: Record<string, string> = {
   check: "M4 12l5 5L20 6",
   box: "M4 7l8-4 8 4v10l-8 4-8-4zM4 7l8 4 8-4M12 11v10",
   board: "M4 4h4v16H4zM10 4h4v10h-4zM16 4h4v13h-4z",
+  chart: "M4 20V4M4 20h16M8 16v-5M12 16V8M16 16v-3M20 16V6",
   sun: "M12 17a5 5 0 1 0 0-10 5 5 0 0 0 0 10zM12 1v3M12 20v3M4.2 4.2l2.1 2.1M17.7 17.7l2.1 2.1M1 12h3M20 12h3M4.2 19.8l2.1-2.1M17.7 6.3l2.1-2.1",
   plus: "M12 5v14M5 12h14",
   filter: "M3 5h18l-7 8v6l-4 2v-8z",

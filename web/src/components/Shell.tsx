@@ -148,6 +148,13 @@ export function Shell({ children }: { children: ReactNode }) {
           </li>
           {can(deals, "read") && (
             <li>
+              <NavLink to="/dashboard">
+                <Icon name="chart" /> Dashboard
+              </NavLink>
+            </li>
+          )}
+          {can(deals, "read") && (
+            <li>
               <NavLink to="/board">
                 <Icon name="board" /> Pipeline
               </NavLink>

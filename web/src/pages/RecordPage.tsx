@@ -11,6 +11,7 @@ import { FieldInput } from "../components/FieldInput";
 import { History } from "../components/History";
 import { Icon } from "../components/Icon";
 import { RelatedLists } from "../components/Related";
+import { ScoreBadge } from "../components/ScoreBadge";
 import { Timeline } from "../components/Timeline";
 import { FieldValue } from "../components/Value";
 import { ErrorBanner, Modal, Spinner, Tabs, useMediaQuery, type TabDef } from "../components/ui";
@@ -253,6 +254,7 @@ export function RecordPage() {
           <p className="muted">
             <span className="pill">{m.singular}</span> {subtitleOf(m, r)}
           </p>
+          {(object === "deals" || object === "leads") && <ScoreBadge object={object} id={r.id as number} />}
         </div>
         <div className="toolbar">
           {object === "deals" && (
