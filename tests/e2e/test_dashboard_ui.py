@@ -54,6 +54,7 @@ def _widget(web: Browser, name: str) -> Any:
 
 def test_the_sales_dashboard_shows_the_pipeline_and_follows_the_period(server: Server, web: Browser) -> None:
     rep = server.user("sales", name="Rita Rep")
+    other = server.user("sales", name="Oscar Other")
     api = server.api(rep)
     stages = {s["name"]: s["id"] for s in _pipeline(server.api(server.user("admin")))["stages"]}
     today = datetime.now(UTC).date().isoformat()
@@ -88,7 +89,19 @@ def test_the_sales_dashboard_shows_the_pipeline_and_follows_the_period(server: S
     with web.page.expect_download() as dl:
         web.page.get_by_role("button", name=re.compile(r"^Download PNG: Pipeline value by stage")).click()
     assert dl.value.suggested_filename == "pipeline_by_stage.png"
-    assert Path(dl.value.path()).read_bytes()[:8] == PNG_SIGNATURE
+    png = Path(dl.value.path()).read_bytes()
+    assert png[:8] == PNG_SIGNATURE
+    assert len(png) > 2000, "the PNG looks empty"
+
+    # another owner: none of these deals are theirs
+    with web.page.expect_response(
+        lambda r: "/analytics/dashboards/sales/data" in r.url and f"owner_id={other['id']}" in r.url
+    ) as resp:
+        web.page.get_by_label("Owner").select_option(str(other["id"]))
+    assert resp.value.status == 200, resp.value.text()
+    expect(_widget(web, "Pipeline value by stage").get_by_test_id("widget-value")).to_have_text("0")
+    web.page.get_by_label("Owner").select_option("")
+    expect(_widget(web, "Pipeline value by stage").get_by_test_id("widget-value")).to_have_text("20,000")
 
     # last quarter: nothing was closed then, and nothing is expected to close then
     with web.page.expect_response(
