@@ -12,29 +12,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Browser, Server
+from tests.e2e.test_journeys import _pipeline
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _pipeline(api: Any) -> dict[str, Any]:
-    r = api.post(
-        "/api/v1/pipelines",
-        json={
-            "name": "Sales",
-            "is_default": True,
-            "stages": [
-                {"name": "Qualify", "probability": 10},
-                {"name": "Propose", "probability": 50},
-                {"name": "Won", "probability": 100, "kind": "won"},
-                {"name": "Lost", "probability": 0, "kind": "lost"},
-            ],
-        },
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def _deal(api: Any, **fields: Any) -> dict[str, Any]:

@@ -147,18 +147,18 @@ export function Shell({ children }: { children: ReactNode }) {
             </NavLink>
           </li>
           {can(deals, "read") && (
-            <li>
-              <NavLink to="/dashboard">
-                <Icon name="chart" /> Dashboard
-              </NavLink>
-            </li>
-          )}
-          {can(deals, "read") && (
-            <li>
-              <NavLink to="/board">
-                <Icon name="board" /> Pipeline
-              </NavLink>
-            </li>
+            <>
+              <li>
+                <NavLink to="/dashboard">
+                  <Icon name="chart" /> Dashboard
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to="/board">
+                  <Icon name="board" /> Pipeline
+                </NavLink>
+              </li>
+            </>
           )}
         </ul>
         <h2 className="nav-heading">Records</h2>
